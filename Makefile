@@ -1,0 +1,59 @@
+# VibeTrading: every command a developer or CI needs. `make test` is the gate CI runs.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := $(PYTHON) -m uv
+VENV := .venv
+BIN := $(VENV)/bin
+STRATEGY ?= strategies/my_strategy_a.py
+
+.PHONY: help install run test lint format typecheck contracts pytest validate bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
+
+$(BIN)/vibetrading: pyproject.toml uv.lock
+	@$(UV) --version 2>/dev/null | grep -q "uv $(UV_VERSION)" || \
+	  $(PYTHON) -m pip install --quiet "uv==$(UV_VERSION)" || \
+	  $(PYTHON) -m pip install --quiet --user "uv==$(UV_VERSION)" || \
+	  $(PYTHON) -m pip install --quiet --user --break-system-packages "uv==$(UV_VERSION)"
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+install: $(BIN)/vibetrading ## create .venv from uv.lock (installs uv with pip when missing)
+
+run: install ## the main job on its embedded default: validate the canonical strategy, print the matrix
+	$(BIN)/vibetrading validate $(STRATEGY)
+	$(BIN)/vibetrading capabilities
+
+lint: install ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install ## apply ruff formatting and safe fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: install ## mypy --strict over the product packages
+	$(BIN)/mypy
+
+contracts: install ## import-linter layer contracts from DESIGN.md
+	$(BIN)/lint-imports
+
+pytest: install ## unit, property, contract and replay tests
+	$(BIN)/pytest
+
+validate: install ## preflight the canonical strategy
+	$(BIN)/vibetrading validate $(STRATEGY)
+
+test: lint typecheck contracts pytest validate ## every gate, in the order CI runs them
+	@echo "make test: all gates passed"
+
+bench: install ## benchmarks (on demand, not a gate)
+	@for b in tests/bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done
+
+clean: ## remove the venv and caches
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

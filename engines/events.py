@@ -1,0 +1,338 @@
+"""Every fact and every command, as frozen msgspec structs in one tagged union.
+
+The journal stores exactly these types. Each event carries:
+
+* ``seq``: its position in the journal (0 until the journal stamps it),
+* ``ts_event``: when it happened at the venue (exchange time, UTC epoch nanoseconds),
+* ``ts_init``: when this process created it (replay clock or realtime clock, ns),
+* ``schema``: the schema version of its type, so old journals stay readable.
+
+The tag field is ``type`` and its value is the class name, which is what ``journal export`` shows.
+Money and quantities are :class:`~decimal.Decimal` (encoded as strings): no float ever holds a price.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Final
+
+import msgspec
+
+from engines.instruments import InstrumentSpec
+
+SCHEMA_VERSION: Final = 1
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self is Side.BUY else -1
+
+    @property
+    def opposite(self) -> Side:
+        return Side.SELL if self is Side.BUY else Side.BUY
+
+
+class OrderType(StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP = "stop"
+    STOP_LIMIT = "stop_limit"
+
+
+class TimeInForce(StrEnum):
+    GTC = "gtc"
+    IOC = "ioc"
+    FOK = "fok"
+    DAY = "day"
+
+
+class Liquidity(StrEnum):
+    MAKER = "maker"
+    TAKER = "taker"
+
+
+class LegPolicy(StrEnum):
+    """What an arbitrage does when a leg fails (DESIGN.md section 4)."""
+
+    UNWIND = "unwind"
+    HEDGE = "hedge"
+    HALT = "halt"
+
+
+class _Record(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="type"):
+    ts_event: int
+    ts_init: int
+    schema: int = SCHEMA_VERSION
+
+
+class Event(_Record, frozen=True, kw_only=True):
+    seq: int = 0
+
+
+# ── market data ─────────────────────────────────────────────────────────────────────────────────
+
+
+class TradeTick(Event, frozen=True, kw_only=True):
+    instrument: str
+    price: Decimal
+    size: Decimal
+    aggressor: Side
+    trade_id: str
+
+
+class QuoteTick(Event, frozen=True, kw_only=True):
+    instrument: str
+    bid: Decimal
+    bid_size: Decimal
+    ask: Decimal
+    ask_size: Decimal
+
+
+class Bar(Event, frozen=True, kw_only=True):
+    """A bar is known when it closes: ``ts_event`` is the close time, ``ts_event - interval_ns`` the open."""
+
+    instrument: str
+    open: Decimal
+    high: Decimal
+    low: Decimal
+    close: Decimal
+    volume: Decimal
+    interval_ns: int
+
+
+MarketEvent = TradeTick | QuoteTick | Bar
+
+
+# ── order lifecycle ─────────────────────────────────────────────────────────────────────────────
+
+
+class OrderSubmitted(Event, frozen=True, kw_only=True):
+    """The intent, journalled before the request leaves the process (DESIGN.md section 5).
+
+    The arbitrage fields are set on every leg of an arbitrage: ``arb_id`` groups the legs, ``leg`` is
+    the 0-based index in the intent's order, ``aligned_ts_ns`` the exchange timestamps of each leg's
+    quote in the snapshot that triggered it.
+    """
+
+    strategy: str
+    client_order_id: str
+    instrument: str
+    side: Side
+    order_type: OrderType
+    quantity: Decimal
+    price: Decimal | None = None
+    trigger_price: Decimal | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    reduce_only: bool = False
+    arb_id: str | None = None
+    leg: int | None = None
+    aligned_ts_ns: tuple[int, ...] | None = None
+
+
+class OrderAccepted(Event, frozen=True, kw_only=True):
+    client_order_id: str
+    venue_order_id: str
+
+
+class OrderRejected(Event, frozen=True, kw_only=True):
+    client_order_id: str
+    reason: str
+    code: str = ""
+
+
+class OrderFilled(Event, frozen=True, kw_only=True):
+    """One execution. ``cum_qty`` is the venue's cumulative filled quantity after it: the truth."""
+
+    client_order_id: str
+    instrument: str
+    side: Side
+    trade_id: str
+    last_qty: Decimal
+    last_px: Decimal
+    cum_qty: Decimal
+    fee: Decimal
+    fee_currency: str
+    liquidity: Liquidity = Liquidity.TAKER
+
+
+class OrderPendingCancel(Event, frozen=True, kw_only=True):
+    client_order_id: str
+
+
+class OrderCancelRejected(Event, frozen=True, kw_only=True):
+    client_order_id: str
+    reason: str
+
+
+class OrderCanceled(Event, frozen=True, kw_only=True):
+    client_order_id: str
+    reason: str = ""
+
+
+class OrderExpired(Event, frozen=True, kw_only=True):
+    client_order_id: str
+
+
+OrderEvent = (
+    OrderSubmitted
+    | OrderAccepted
+    | OrderRejected
+    | OrderFilled
+    | OrderPendingCancel
+    | OrderCancelRejected
+    | OrderCanceled
+    | OrderExpired
+)
+
+
+# ── ledger ──────────────────────────────────────────────────────────────────────────────────────
+
+
+class InstrumentDefined(Event, frozen=True, kw_only=True):
+    """Puts an instrument's spec in the journal, so that the ledger is a fold over the journal alone."""
+
+    spec: InstrumentSpec
+
+
+class CashAdjusted(Event, frozen=True, kw_only=True):
+    """Cash that enters or leaves for a reason other than trading: initial capital, deposits, funding."""
+
+    currency: str
+    amount: Decimal
+    reason: str
+
+
+class MarkPrice(Event, frozen=True, kw_only=True):
+    """A price to mark a position at, when the market events do not give one (for example at a close)."""
+
+    instrument: str
+    price: Decimal
+
+
+# ── system ──────────────────────────────────────────────────────────────────────────────────────
+
+
+class RunStarted(Event, frozen=True, kw_only=True):
+    run_id: str
+    strategy: str
+    strategy_type: str
+    mode: str
+    venues: tuple[str, ...]
+    params: dict[str, str]
+    strategy_sha256: str
+
+
+class RunFinished(Event, frozen=True, kw_only=True):
+    run_id: str
+    reason: str
+
+
+class StrategyHalted(Event, frozen=True, kw_only=True):
+    strategy: str
+    reason: str
+    code: str = ""
+
+
+class StrategyLog(Event, frozen=True, kw_only=True):
+    """A line the strategy wrote through its context: part of the decision record."""
+
+    strategy: str
+    message: str
+
+
+class SnapshotSkipped(Event, frozen=True, kw_only=True):
+    """An arbitrage snapshot that was not aligned within the window, counted and never traded."""
+
+    strategy: str
+    spread_ns: int
+
+
+LedgerEvent = InstrumentDefined | CashAdjusted | MarkPrice
+SystemEvent = RunStarted | RunFinished | StrategyHalted | StrategyLog | SnapshotSkipped
+
+AnyEvent = MarketEvent | OrderEvent | LedgerEvent | SystemEvent
+
+
+# ── commands: what engines ask adapters to do ───────────────────────────────────────────────────
+
+
+class Command(_Record, frozen=True, kw_only=True):
+    strategy: str
+
+
+class SubmitOrder(Command, frozen=True, kw_only=True):
+    client_order_id: str
+    instrument: str
+    side: Side
+    order_type: OrderType
+    quantity: Decimal
+    price: Decimal | None = None
+    trigger_price: Decimal | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    reduce_only: bool = False
+    arb_id: str | None = None
+    leg: int | None = None
+    aligned_ts_ns: tuple[int, ...] | None = None
+
+
+class CancelOrder(Command, frozen=True, kw_only=True):
+    client_order_id: str
+    instrument: str
+
+
+class SubmitOrderList(Command, frozen=True, kw_only=True):
+    """An arbitrage's legs, to be sent strictly in this order under ``policy``."""
+
+    list_id: str
+    orders: tuple[SubmitOrder, ...]
+    policy: LegPolicy
+    hedge_max_retries: int = 0
+
+
+AnyCommand = SubmitOrder | CancelOrder | SubmitOrderList
+
+
+# ── one codec for the whole union ───────────────────────────────────────────────────────────────
+
+
+class Codec:
+    """Encode and decode events and commands as JSON or msgpack, with the ``type`` tag."""
+
+    def __init__(self) -> None:
+        self._json_enc = msgspec.json.Encoder()
+        self._json_dec: msgspec.json.Decoder[AnyEvent | AnyCommand] = msgspec.json.Decoder(
+            AnyEvent | AnyCommand  # type: ignore[arg-type]
+        )
+        self._mp_enc = msgspec.msgpack.Encoder()
+        self._mp_dec: msgspec.msgpack.Decoder[AnyEvent | AnyCommand] = msgspec.msgpack.Decoder(
+            AnyEvent | AnyCommand  # type: ignore[arg-type]
+        )
+
+    def to_json(self, record: Event | Command) -> bytes:
+        return self._json_enc.encode(record)
+
+    def from_json(self, data: bytes | str) -> AnyEvent | AnyCommand:
+        return self._json_dec.decode(data)
+
+    def to_msgpack(self, record: Event | Command) -> bytes:
+        return self._mp_enc.encode(record)
+
+    def from_msgpack(self, data: bytes) -> AnyEvent | AnyCommand:
+        return self._mp_dec.decode(data)
+
+
+def to_builtins(record: Event | Command) -> dict[str, Any]:
+    """A plain dict with the ``type`` tag first, for JSON lines and reports."""
+    out = msgspec.to_builtins(record)
+    assert isinstance(out, dict)
+    return out
+
+
+def with_seq(event: Event, seq: int) -> Event:
+    """The same event stamped with its journal sequence number."""
+    return msgspec.structs.replace(event, seq=seq)
