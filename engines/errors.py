@@ -1,18 +1,227 @@
-"""Typed errors of the pure core.
+"""Typed errors of the pure core, and the one registry of every error code.
 
-Every error the user can cause carries a stable ``code`` (documented in docs/errors.md), a one-line
-``hint`` saying what to do, and where known the file and line it applies to. The CLI prints these and
-never a traceback.
+Every error a user can cause carries a stable ``code``, a message, a one-sentence ``hint`` saying what
+to do, and where known the file and line it applies to. The CLI prints these and never a traceback.
+``ERROR_CODES`` is the single source for docs/errors.md (a test keeps the two equal).
 """
 
 from __future__ import annotations
+
+from typing import Final, NamedTuple
+
+
+class ErrorCode(NamedTuple):
+    title: str
+    hint: str
+
+
+ERROR_CODES: Final[dict[str, ErrorCode]] = {
+    # ── declaration and routing (1xx) ──
+    "VT100": ErrorCode(
+        "no strategy declared",
+        "Define a module-level STRATEGY naming your strategy class.",
+    ),
+    "VT101": ErrorCode(
+        "unknown strategy type",
+        "Derive from SingleAssetStrategy, PortfolioStrategy or ArbitrageStrategy "
+        "(types single, portfolio, arbitrage).",
+    ),
+    "VT102": ErrorCode(
+        "strategy class is not a declaration",
+        "STRATEGY must be a class derived from exactly one of the three SDK strategy bases.",
+    ),
+    "VT103": ErrorCode(
+        "command line conflicts with the declared type",
+        "The strategy file declares the type; drop the option or edit the declaration.",
+    ),
+    "VT104": ErrorCode(
+        "strategy hook missing",
+        "Override the hook your strategy type is called through (see docs/strategies.md).",
+    ),
+    "VT110": ErrorCode(
+        "unknown parameter",
+        "Use one of the parameters the strategy's Params class declares.",
+    ),
+    "VT111": ErrorCode(
+        "invalid parameter value",
+        "Give a value of the declared type within its bounds.",
+    ),
+    "VT112": ErrorCode(
+        "parameter class missing or invalid",
+        "Declare the strategy as Base[MyParams] with MyParams a subclass of Params.",
+    ),
+    "VT113": ErrorCode(
+        "malformed --param",
+        "Write parameters as --param name=value.",
+    ),
+    "VT120": ErrorCode(
+        "invalid symbol",
+        "Write symbols as venue:instrument, for example binance-spot:BTCUSDT or krx:005930.",
+    ),
+    "VT121": ErrorCode(
+        "universe size out of bounds",
+        "single takes exactly 1 symbol, portfolio 2 to 500, arbitrage 2 to 3.",
+    ),
+    "VT122": ErrorCode(
+        "duplicate symbol in universe",
+        "List each symbol once.",
+    ),
+    "VT130": ErrorCode(
+        "unknown venue",
+        "Use a venue from `vibetrading capabilities`: sim, binance, bybit, kis, kiwoom.",
+    ),
+    "VT131": ErrorCode(
+        "venue and mode not implemented yet",
+        "Pick a venue and mode the capability matrix marks implemented.",
+    ),
+    "VT132": ErrorCode(
+        "venue and mode unsupported",
+        "This combination can never work; the matrix note says what to use instead.",
+    ),
+    "VT133": ErrorCode(
+        "market not served by the venue",
+        "Route this market through a venue that lists it in `vibetrading capabilities`.",
+    ),
+    "VT134": ErrorCode(
+        "unknown market",
+        "Use a market listed by `vibetrading capabilities` (krx, binance-spot, ...).",
+    ),
+    "VT135": ErrorCode(
+        "no instrument spec for symbol",
+        "Pass an InstrumentSpec override for the symbol, or use a market the built-in table covers "
+        "(engines/specs.py).",
+    ),
+    # ── sandbox (2xx) ──
+    "VT200": ErrorCode("sandbox violation", "See docs/sandbox.md for what a strategy file may do."),
+    "VT201": ErrorCode(
+        "forbidden import",
+        "Import only engines.sdk and the modules listed in docs/sandbox.md; "
+        "time and randomness come from ctx.",
+    ),
+    "VT202": ErrorCode(
+        "forbidden or unavailable name",
+        "Use only the builtins listed in docs/sandbox.md; rename variables that shadow forbidden names.",
+    ),
+    "VT203": ErrorCode(
+        "forbidden attribute",
+        "Use the object's public API; double-underscore and frame attributes are not available.",
+    ),
+    "VT204": ErrorCode(
+        "source not UTF-8 or not valid Python", "Fix the source at the reported line; save the file as UTF-8."
+    ),
+    "VT205": ErrorCode(
+        "load budget exceeded",
+        "Keep module-level code to definitions; do heavy work in on_start or the hooks.",
+    ),
+    "VT206": ErrorCode(
+        "exception while loading the strategy",
+        "Fix the error at the reported line: module-level code runs once, at load.",
+    ),
+    "VT207": ErrorCode(
+        "unsafe str.format",
+        "Use an f-string, or call .format on a literal whose fields hold no '.' or '['.",
+    ),
+    "VT208": ErrorCode(
+        "oversized constant",
+        "Keep constants below 2**100000 and literal repetitions below 10,000,000 items.",
+    ),
+    "VT209": ErrorCode(
+        "string names an interpreter internal",
+        "Strategies never need strings such as '__class__'; remove it.",
+    ),
+    "VT210": ErrorCode("class built from strings", "Declare the class with the class statement."),
+    # ── output contracts, checked on every call (3xx) ──
+    "VT300": ErrorCode(
+        "single-asset output of the wrong shape",
+        "Return TargetPosition, a list of OrderIntent, or None.",
+    ),
+    "VT301": ErrorCode(
+        "single-asset quantity invalid",
+        "Quantities must be finite Decimals (positive for order intents).",
+    ),
+    "VT302": ErrorCode(
+        "order intent price missing or invalid",
+        "Limit orders need a finite positive limit; stop orders a stop price.",
+    ),
+    "VT310": ErrorCode(
+        "weight for a symbol outside the universe",
+        "Return weights only for symbols of the declared universe.",
+    ),
+    "VT311": ErrorCode(
+        "weight not a finite number",
+        "Return finite Decimal weights.",
+    ),
+    "VT312": ErrorCode(
+        "weight outside its bounds",
+        "Keep each weight within the strategy's min_weight and max_weight.",
+    ),
+    "VT313": ErrorCode(
+        "weights sum above 1",
+        "Scale the weights so they sum to at most 1 (the rest stays in cash).",
+    ),
+    "VT314": ErrorCode(
+        "negative weight without allow_short",
+        "Set allow_short = True on the strategy or return weights of at least 0.",
+    ),
+    "VT315": ErrorCode(
+        "portfolio output of the wrong shape",
+        "Return a mapping of symbol to Decimal weight.",
+    ),
+    "VT320": ErrorCode(
+        "arbitrage output of the wrong shape",
+        "Return ArbIntent with 2 or 3 LegOrder, or None.",
+    ),
+    "VT321": ErrorCode(
+        "arbitrage leg not among the declared legs",
+        "Each LegOrder must name a distinct symbol of the legs parameter.",
+    ),
+    "VT322": ErrorCode(
+        "arbitrage leg quantity or limit invalid",
+        "Leg quantities must be finite and positive; limits finite and positive.",
+    ),
+    # ── journal (6xx) ──
+    "VT600": ErrorCode(
+        "not a journal file",
+        "Check the path: a journal starts with the bytes VTJ1 and a format version this build reads.",
+    ),
+    "VT601": ErrorCode(
+        "journal record truncated",
+        "The journal ends in a torn write from a crash; open it with repair to truncate the torn tail "
+        "(the records before it are intact).",
+    ),
+    "VT602": ErrorCode(
+        "journal record checksum mismatch",
+        "The journal is damaged at the reported offset; "
+        "restore it from a copy (verify shows the intact prefix).",
+    ),
+    "VT603": ErrorCode(
+        "journal record undecodable",
+        "The record is not an event this version knows; read it with the version that wrote it.",
+    ),
+    "VT604": ErrorCode(
+        "journal sequence gap or disorder",
+        "Records were lost, reordered or spliced in; restore the journal from a copy.",
+    ),
+    "VT605": ErrorCode(
+        "journal I/O error",
+        "Check the path, permissions and free space, and that no other process writes the journal.",
+    ),
+    # ── internal consistency (4xx) ──
+    "VT400": ErrorCode(
+        "impossible order transition",
+        "The event stream is inconsistent with the order's state; check the venue feed.",
+    ),
+    "VT410": ErrorCode(
+        "ledger cannot fold an event",
+        "The journal is inconsistent: an instrument is undefined or a fill is malformed.",
+    ),
+}
 
 
 class VibeError(Exception):
     """Base of every typed error: a stable code, a message, a hint and an optional location."""
 
     code = "VT000"
-    hint = "See docs/errors.md for this code."
 
     def __init__(
         self,
@@ -25,10 +234,10 @@ class VibeError(Exception):
     ) -> None:
         super().__init__(message)
         self.message = message
-        if hint is not None:
-            self.hint = hint
         if code is not None:
             self.code = code
+        known = ERROR_CODES.get(self.code)
+        self.hint = hint if hint is not None else (known.hint if known else "See docs/errors.md.")
         self.file = file
         self.line = line
 
@@ -42,19 +251,43 @@ class VibeError(Exception):
         prefix = f"{where}: " if where else ""
         return f"{prefix}{self.code} {self.message}"
 
+    def to_dict(self) -> dict[str, str | int | None]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "hint": self.hint,
+            "file": self.file,
+            "line": self.line,
+        }
+
+
+class DeclarationError(VibeError):
+    """The strategy file does not declare a valid strategy (type, parameters, universe)."""
+
+    code = "VT100"
+
 
 class InvalidSymbolError(VibeError):
     code = "VT120"
-    hint = "Write symbols as venue:instrument, for example binance-spot:BTCUSDT or krx:005930."
+
+
+class CapabilityError(VibeError):
+    """The venue or mode cannot run this strategy, per the capability matrix."""
+
+    code = "VT131"
+
+
+class ContractViolation(VibeError):
+    """A strategy returned something its type's output contract does not allow."""
+
+    code = "VT300"
 
 
 class OrderStateError(VibeError):
     """An event asked the order state machine for a transition its table does not allow."""
 
     code = "VT400"
-    hint = "The event stream is inconsistent with the order's state; check the venue feed."
 
 
 class LedgerError(VibeError):
     code = "VT410"
-    hint = "The ledger cannot fold this event; the journal is inconsistent."

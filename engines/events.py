@@ -225,6 +225,7 @@ class RunStarted(Event, frozen=True, kw_only=True):
     venues: tuple[str, ...]
     params: dict[str, str]
     strategy_sha256: str
+    data_sha256: tuple[str, ...] = ()
 
 
 class RunFinished(Event, frozen=True, kw_only=True):
@@ -306,11 +307,11 @@ class Codec:
     def __init__(self) -> None:
         self._json_enc = msgspec.json.Encoder()
         self._json_dec: msgspec.json.Decoder[AnyEvent | AnyCommand] = msgspec.json.Decoder(
-            AnyEvent | AnyCommand  # type: ignore[arg-type]
+            AnyEvent | AnyCommand
         )
         self._mp_enc = msgspec.msgpack.Encoder()
         self._mp_dec: msgspec.msgpack.Decoder[AnyEvent | AnyCommand] = msgspec.msgpack.Decoder(
-            AnyEvent | AnyCommand  # type: ignore[arg-type]
+            AnyEvent | AnyCommand
         )
 
     def to_json(self, record: Event | Command) -> bytes:

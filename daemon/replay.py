@@ -1,0 +1,394 @@
+"""Deterministic replay: market data through the replay clock into the strategy's engine coroutine.
+
+Clock policy (per mode):
+
+* **backtest (replay clock)**: time is the exchange timestamp of the event being processed. Every
+  fact's ``ts_init`` is that timestamp, so a replay never reads the wall clock and two replays of the
+  same inputs write byte-identical journals.
+* **paper and live (realtime clock)**: ``ts_init`` is the local wall clock in nanoseconds when the
+  event is created; ``ts_event`` stays the venue's time.
+
+The feeder coroutine reads batches of market events and hands each batch (not each event: a
+per-event ``asyncio.Queue`` hand-off caps near 200k events/s) to the engine coroutine, which steps
+the simulated venue, the ledger, the order book and the sans-I/O engine through each event, and
+journals every fact before anything acts on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Protocol, TextIO
+
+import msgspec
+
+from adapters.capabilities import Mode, preflight
+from daemon import data, report, report_html
+from daemon.journal import FileJournal, JournalStore, file_sha256
+from daemon.preflight import LoadedStrategy, load_strategy
+from engines.engine import Outgoing
+from engines.events import (
+    AnyEvent,
+    Bar,
+    CancelOrder,
+    CashAdjusted,
+    Event,
+    InstrumentDefined,
+    MarkPrice,
+    OrderAccepted,
+    OrderCanceled,
+    OrderCancelRejected,
+    OrderExpired,
+    OrderFilled,
+    OrderPendingCancel,
+    OrderRejected,
+    OrderSubmitted,
+    QuoteTick,
+    RunFinished,
+    RunStarted,
+    StrategyHalted,
+    StrategyLog,
+    SubmitOrder,
+    TradeTick,
+)
+from engines.instruments import InstrumentSpec
+from engines.ledger import Ledger
+from engines.orders import Orders
+from engines.sim import SimVenue
+from engines.single import SingleAssetEngine
+from engines.specs import spec_for
+
+MarketEvent = TradeTick | QuoteTick | Bar
+_ORDER_EVENTS = (
+    OrderSubmitted,
+    OrderAccepted,
+    OrderRejected,
+    OrderFilled,
+    OrderPendingCancel,
+    OrderCancelRejected,
+    OrderCanceled,
+    OrderExpired,
+)
+JOURNAL_NAME = "journal.vtj"
+DEFAULT_SAMPLE_NS = 1_000_000_000
+QUEUE_BATCHES = 8
+
+
+class Engine(Protocol):
+    def start(self, now_ns: int) -> None: ...
+
+    def handle(self, event: Event) -> None: ...
+
+    def drain(self) -> list[Outgoing]: ...
+
+
+class ReplayConfig(msgspec.Struct, frozen=True, kw_only=True):
+    strategy: Path
+    data: tuple[Path, ...]
+    out: Path
+    params: tuple[str, ...] = ()
+    cash: Decimal = Decimal(100_000)
+    fee_bps: Decimal | None = None
+    latency_ns: int = 0
+    sample_ns: int = DEFAULT_SAMPLE_NS
+    loop: str = "asyncio"
+    seed: int = 0
+    quiet: bool = False
+
+
+class ReplayResult(msgspec.Struct, frozen=True):
+    out: Path
+    report: report.Report
+
+
+class Session:
+    """The state one replay folds: journal, ledger, orders, venue and engine, stepped per event."""
+
+    def __init__(
+        self,
+        loaded: LoadedStrategy,
+        specs: dict[str, InstrumentSpec],
+        journal: JournalStore,
+        cfg: ReplayConfig,
+    ) -> None:
+        spec = loaded.spec
+        self.universe = frozenset(spec.universe)
+        self.journal = journal
+        self.ledger = Ledger()
+        self.orders = Orders()
+        self.currency = specs[spec.universe[0]].quote
+        self.venue = SimVenue(
+            specs, self.ledger, fee_bps=cfg.fee_bps, latency_ns=cfg.latency_ns, seed=cfg.seed
+        )
+        self.engine: Engine = _make_engine(loaded, self.ledger, self.orders, self.currency, cfg.seed)
+        self.sample_ns = cfg.sample_ns
+        self.next_sample = 0
+        self.market_events = 0
+        self.last_ts = 0
+        self._bars = False
+
+    def record(self, event: Event) -> None:
+        """Journal a fact, then fold it everywhere: nothing acts on a fact the journal lacks."""
+        (stamped,) = self.journal.append([event])
+        self.ledger.apply(stamped)
+        if isinstance(stamped, _ORDER_EVENTS):
+            self.orders.apply(stamped)
+        self.engine.handle(stamped)
+
+    def begin(self, run: RunStarted, specs: Iterable[InstrumentSpec], cash: Decimal) -> None:
+        self.record(run)
+        for spec in specs:
+            self.record(InstrumentDefined(ts_event=run.ts_event, ts_init=run.ts_event, spec=spec))
+        self.record(
+            CashAdjusted(
+                ts_event=run.ts_event,
+                ts_init=run.ts_event,
+                currency=self.currency,
+                amount=cash,
+                reason="initial capital",
+            )
+        )
+        self.engine.start(run.ts_event)
+        self.dispatch(self.engine.drain(), run.ts_event)
+
+    def step(self, event: MarketEvent) -> None:
+        now = event.ts_event
+        self.market_events += 1
+        self.last_ts = now
+        for fact in self.venue.on_market(event):
+            self.record(fact)
+        if isinstance(event, Bar):
+            self._bars = True
+        elif now >= self.next_sample:
+            self.sample(now)
+            self.next_sample = now - now % self.sample_ns + self.sample_ns
+        self.ledger.apply(event)
+        self.engine.handle(event)
+        self.dispatch(self.engine.drain(), now)
+        if self._bars:
+            self.record(MarkPrice(ts_event=now, ts_init=now, instrument=event.instrument, price=event.close))  # type: ignore[union-attr]
+
+    def sample(self, now: int) -> None:
+        for symbol in sorted(self.universe):
+            mark = self.ledger.mark(symbol)
+            if mark is not None:
+                self.record(MarkPrice(ts_event=now, ts_init=now, instrument=symbol, price=mark))
+
+    def dispatch(self, outgoing: list[Outgoing], now: int) -> None:
+        for item in outgoing:
+            if isinstance(item, SubmitOrder):
+                self.record(_submitted(item))
+                for fact in self.venue.submit(item, now):
+                    self.record(fact)
+            elif isinstance(item, CancelOrder):
+                self.record(
+                    OrderPendingCancel(ts_event=now, ts_init=now, client_order_id=item.client_order_id)
+                )
+                for fact in self.venue.cancel(item, now):
+                    self.record(fact)
+            elif isinstance(item, StrategyLog | StrategyHalted):
+                self.record(item)
+            else:
+                raise TypeError(f"the single-asset replay cannot dispatch {type(item).__name__}")
+
+    def finish(self, run_id: str) -> None:
+        if not self._bars and self.last_ts:
+            self.sample(self.last_ts)
+        self.record(
+            RunFinished(ts_event=self.last_ts, ts_init=self.last_ts, run_id=run_id, reason="end of data")
+        )
+
+
+def _submitted(cmd: SubmitOrder) -> OrderSubmitted:
+    return OrderSubmitted(
+        ts_event=cmd.ts_event,
+        ts_init=cmd.ts_init,
+        strategy=cmd.strategy,
+        client_order_id=cmd.client_order_id,
+        instrument=cmd.instrument,
+        side=cmd.side,
+        order_type=cmd.order_type,
+        quantity=cmd.quantity,
+        price=cmd.price,
+        trigger_price=cmd.trigger_price,
+        time_in_force=cmd.time_in_force,
+        reduce_only=cmd.reduce_only,
+        arb_id=cmd.arb_id,
+        leg=cmd.leg,
+        aligned_ts_ns=cmd.aligned_ts_ns,
+    )
+
+
+def _make_engine(loaded: LoadedStrategy, ledger: Ledger, orders: Orders, currency: str, seed: int) -> Engine:
+    spec = loaded.spec
+    if spec.strategy_type == "single":
+        return SingleAssetEngine(spec, ledger, orders, currency=currency, seed=seed)
+    raise data.DataError(  # pragma: no cover - portfolio and arbitrage land with their engines
+        f"{spec.strategy_type} strategies cannot be replayed yet", code="VT131"
+    )
+
+
+# ── the two coroutines ──────────────────────────────────────────────────────────────────────────
+
+
+async def feed(
+    batches: Iterator[list[MarketEvent]],
+    universe: frozenset[str],
+    inbox: asyncio.Queue[list[MarketEvent] | None],
+) -> None:
+    """Read batches of market events for the universe and hand them over, then a None to stop."""
+    try:
+        for batch in batches:
+            mine = [e for e in batch if e.instrument in universe]
+            if mine:
+                await inbox.put(mine)
+    finally:
+        await inbox.put(None)
+
+
+async def run_engine(
+    session: Session, inbox: asyncio.Queue[list[MarketEvent] | None], progress: Callable[[int], None]
+) -> None:
+    """The per-type engine coroutine: a thin shell around the sans-I/O engine."""
+    step = session.step
+    while (batch := await inbox.get()) is not None:
+        for event in batch:
+            step(event)
+        progress(session.market_events)
+
+
+async def _replay(
+    cfg: ReplayConfig, loaded: LoadedStrategy, work: Path, progress: Callable[[int], None]
+) -> report.Report:
+    spec = loaded.spec
+    specs = {symbol: spec_for(symbol) for symbol in spec.universe}
+    sources = [data.describe_source(p) for p in cfg.data]
+    batches = data.sources_from_args(cfg.data)
+    first = next(batches, None)
+    if first is None:
+        raise data.DataError("the data holds no market events", code="VT506")
+    start_ts = first[0].ts_event
+    journal = FileJournal(work / JOURNAL_NAME)
+    run_id = f"replay-{loaded.source_sha256[:12]}"
+    session = Session(loaded, specs, journal, cfg)
+    try:
+        session.begin(
+            RunStarted(
+                ts_event=start_ts,
+                ts_init=start_ts,
+                run_id=run_id,
+                strategy=spec.name,
+                strategy_type=spec.strategy_type,
+                mode=Mode.BACKTEST.value,
+                venues=("sim",),
+                params=spec.params_as_strings(),
+                strategy_sha256=loaded.source_sha256,
+                data_sha256=tuple(s.sha256 for s in sources),
+            ),
+            [specs[s] for s in sorted(specs)],
+            cfg.cash,
+        )
+        inbox: asyncio.Queue[list[MarketEvent] | None] = asyncio.Queue(maxsize=QUEUE_BATCHES)
+        batches_all = _chain(first, batches)
+        await asyncio.gather(feed(batches_all, session.universe, inbox), run_engine(session, inbox, progress))
+        session.finish(run_id)
+    finally:
+        journal.close()
+    sha = file_sha256(work / JOURNAL_NAME)
+    rep, curve, trips = report.build(
+        read_journal(work / JOURNAL_NAME),
+        currency=session.currency,
+        market_events=session.market_events,
+        journal_sha256=sha,
+    )
+    (work / "report.json").write_bytes(report.render_json(rep))
+    (work / "trades.csv").write_text(report.render_trades_csv(trips))
+    (work / "equity.csv").write_text(report.render_equity_csv(curve))
+    (work / "report.html").write_text(report_html.render(rep, curve, trips))
+    return rep
+
+
+def _chain(first: list[MarketEvent], rest: Iterator[list[MarketEvent]]) -> Iterator[list[MarketEvent]]:
+    yield first
+    yield from rest
+
+
+class Progress:
+    """A one-line progress counter on stderr, redrawn at most every 0.2 s of wall time."""
+
+    def __init__(self, stream: TextIO, enabled: bool) -> None:
+        self.stream = stream
+        self.enabled = enabled
+        self.started = time.monotonic()
+        self.last = 0.0
+
+    def __call__(self, events: int) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.last < 0.2:
+            return
+        self.last = now
+        rate = events / max(now - self.started, 1e-9)
+        self.stream.write(f"\rreplay: {events:,} events  {rate:,.0f} events/s")
+        self.stream.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def replay(cfg: ReplayConfig, *, loaded: LoadedStrategy | None = None) -> ReplayResult:
+    """Run a replay into ``cfg.out`` atomically: a failed run leaves no output directory."""
+    loaded = loaded or load_strategy(cfg.strategy, params=cfg.params)
+    preflight(["sim"], Mode.BACKTEST, loaded.spec.universe)
+    out = cfg.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = out.parent / f".{out.name}.partial-{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    progress = Progress(sys.stderr, enabled=not cfg.quiet and sys.stderr.isatty())
+    try:
+        rep = _run_loop(cfg.loop, _replay(cfg, loaded, work, progress))
+        progress.done()
+        _swap_into_place(work, out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return ReplayResult(out, rep)
+
+
+def _run_loop(loop: str, coro: object) -> report.Report:
+    factory: Callable[[], asyncio.AbstractEventLoop] | None = None
+    if loop == "uvloop":
+        import uvloop  # noqa: PLC0415 - only when asked for
+
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(coro)  # type: ignore[arg-type]
+
+
+def _swap_into_place(work: Path, out: Path) -> None:
+    if out.exists():
+        trash = out.parent / f".{out.name}.old-{os.getpid()}"
+        out.rename(trash)
+        work.rename(out)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        work.rename(out)
+
+
+def read_journal(path: Path) -> Iterator[AnyEvent]:
+    """Every event of a finished journal, in sequence order."""
+    with FileJournal(path) as journal:
+        yield from journal.read()
+
+
+__all__ = ["ReplayConfig", "ReplayResult", "Sequence", "replay"]

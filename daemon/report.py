@@ -1,0 +1,268 @@
+"""The backtest report, computed by folding the journal: nothing in it comes from anywhere else.
+
+Equity is sampled after each run of ``MarkPrice`` events (the replay writes one per universe symbol
+at every sample point: each bar close, or every ``sample_ns`` of exchange time for tick data).
+Numbers are exact Decimals rendered as strings; ratios are rounded half-even to 10 places, so the
+report is byte-identical wherever it is computed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from decimal import ROUND_HALF_EVEN, Context, Decimal
+from itertools import pairwise
+
+import msgspec
+
+from engines.events import (
+    CashAdjusted,
+    Event,
+    MarkPrice,
+    OrderFilled,
+    OrderRejected,
+    OrderSubmitted,
+    RunStarted,
+)
+from engines.ledger import Ledger
+
+RATIO_PLACES = Decimal("1e-10")
+_CTX = Context(prec=50, rounding=ROUND_HALF_EVEN)
+NS_PER_YEAR = 365 * 86_400 * 10**9
+
+
+class RoundTrip(msgspec.Struct, frozen=True, kw_only=True):
+    """A position opened from flat and closed back to flat (a flip closes one and opens the next)."""
+
+    symbol: str
+    side: str
+    quantity: Decimal
+    entry_ts_ns: int
+    exit_ts_ns: int
+    entry_price: Decimal
+    exit_price: Decimal
+    pnl: Decimal
+    fees: Decimal
+
+
+class EquityPoint(msgspec.Struct, frozen=True):
+    ts_ns: int
+    equity: Decimal
+    cash: Decimal
+    drawdown: Decimal
+    exposed: bool
+
+
+class Report(msgspec.Struct, frozen=True, kw_only=True):
+    strategy: str
+    strategy_type: str
+    currency: str
+    initial_equity: str
+    final_equity: str
+    total_return: str
+    max_drawdown: str
+    sharpe: str
+    exposure: str
+    win_rate: str
+    round_trips: int
+    orders: int
+    rejected_orders: int
+    fills: int
+    fees: str
+    events: int
+    min_cash: str
+    journal_sha256: str
+    journal_records: int
+    first_ts_ns: int
+    last_ts_ns: int
+
+
+class _OpenTrip(msgspec.Struct):
+    entry_ts: int
+    entry_cost: Decimal  # sum of |qty| * price over the entries, for the average entry price
+    entry_qty: Decimal
+    fees: Decimal = Decimal(0)
+    realized: Decimal = Decimal(0)
+
+
+class _TripTracker:
+    """Turns fills into round trips, per symbol: flat → open → flat (a flip closes and reopens)."""
+
+    def __init__(self) -> None:
+        self.trips: list[RoundTrip] = []
+        self._open: dict[str, _OpenTrip] = {}
+
+    def fill(self, f: OrderFilled, before: Decimal, after: Decimal, pnl: Decimal) -> None:
+        trip = self._open.get(f.instrument)
+        if trip is None or before == 0:
+            trip = self._open[f.instrument] = _OpenTrip(f.ts_event, Decimal(0), Decimal(0))
+        adds = before == 0 or (before > 0) == (f.side.sign > 0)
+        if adds:
+            trip.entry_cost += f.last_px * f.last_qty
+            trip.entry_qty += f.last_qty
+            trip.fees += f.fee
+            return
+        closing = min(f.last_qty, abs(before))
+        closing_fee = _CTX.divide(f.fee * closing, f.last_qty)
+        trip.fees += closing_fee
+        trip.realized += pnl
+        if after != 0 and (after > 0) == (before > 0):
+            return  # a partial close: the trip goes on
+        self.trips.append(
+            RoundTrip(
+                symbol=f.instrument,
+                side="long" if before > 0 else "short",
+                quantity=trip.entry_qty,
+                entry_ts_ns=trip.entry_ts,
+                exit_ts_ns=f.ts_event,
+                entry_price=_CTX.divide(trip.entry_cost, trip.entry_qty),
+                exit_price=f.last_px,
+                pnl=trip.realized - trip.fees,
+                fees=trip.fees,
+            )
+        )
+        del self._open[f.instrument]
+        if after != 0:
+            rest = abs(after)
+            self._open[f.instrument] = _OpenTrip(f.ts_event, f.last_px * rest, rest, f.fee - closing_fee)
+
+
+def build(
+    events: Iterable[Event],
+    *,
+    currency: str,
+    market_events: int,
+    journal_sha256: str,
+) -> tuple[Report, list[EquityPoint], list[RoundTrip]]:
+    ledger = Ledger()
+    trips = _TripTracker()
+    curve: list[EquityPoint] = []
+    strategy = strategy_type = ""
+    orders = rejected = fills = records = 0
+    min_cash: Decimal | None = None
+    initial: Decimal | None = None
+    peak = Decimal(0)
+    pending_sample = False
+    first_ts = last_ts = 0
+    traded: set[str] = set()
+
+    def sample(ts: int) -> None:
+        nonlocal peak
+        equity = ledger.equity(currency)
+        peak = max(peak, equity)
+        drawdown = _CTX.divide(peak - equity, peak) if peak > 0 else Decimal(0)
+        exposed = any(ledger.position(s).qty != 0 for s in traded)
+        curve.append(EquityPoint(ts, equity, ledger.cash(currency), drawdown, exposed))
+
+    for event in events:
+        records += 1
+        if pending_sample and not isinstance(event, MarkPrice):
+            sample(last_ts)
+            pending_sample = False
+        if first_ts == 0:
+            first_ts = event.ts_event
+        last_ts = max(last_ts, event.ts_event)
+        if isinstance(event, OrderFilled):
+            before = ledger.position(event.instrument)
+            ledger.apply(event)
+            after = ledger.position(event.instrument)
+            trips.fill(event, before.qty, after.qty, after.realized_pnl - before.realized_pnl)
+            fills += 1
+            traded.add(event.instrument)
+        else:
+            ledger.apply(event)
+        match event:
+            case RunStarted():
+                strategy, strategy_type = event.strategy, event.strategy_type
+            case CashAdjusted() if initial is None:
+                initial = ledger.equity(currency)
+            case OrderSubmitted():
+                orders += 1
+            case OrderRejected():
+                rejected += 1
+            case MarkPrice():
+                pending_sample = True
+            case _:
+                pass
+        if isinstance(event, CashAdjusted | OrderFilled):
+            cash = ledger.cash(currency)
+            min_cash = cash if min_cash is None else min(min_cash, cash)
+    if pending_sample:
+        sample(last_ts)
+
+    start = initial if initial is not None else Decimal(0)
+    final = ledger.equity(currency)
+    report = Report(
+        strategy=strategy,
+        strategy_type=strategy_type,
+        currency=currency,
+        initial_equity=str(start),
+        final_equity=str(final),
+        total_return=_ratio(_CTX.divide(final - start, start) if start else Decimal(0)),
+        max_drawdown=_ratio(max((p.drawdown for p in curve), default=Decimal(0))),
+        sharpe=_ratio(_sharpe(curve)),
+        exposure=_ratio(_CTX.divide(sum(p.exposed for p in curve), len(curve)) if curve else Decimal(0)),
+        win_rate=_ratio(
+            _CTX.divide(sum(t.pnl > 0 for t in trips.trips), len(trips.trips)) if trips.trips else Decimal(0)
+        ),
+        round_trips=len(trips.trips),
+        orders=orders,
+        rejected_orders=rejected,
+        fills=fills,
+        fees=str(ledger.fees(currency)),
+        events=market_events,
+        min_cash=str(min_cash if min_cash is not None else Decimal(0)),
+        journal_sha256=journal_sha256,
+        journal_records=records,
+        first_ts_ns=first_ts,
+        last_ts_ns=last_ts,
+    )
+    return report, curve, trips.trips
+
+
+def _ratio(value: Decimal) -> str:
+    return str(value.quantize(RATIO_PLACES, context=_CTX))
+
+
+def _sharpe(curve: list[EquityPoint]) -> Decimal:
+    """Mean over standard deviation of per-sample returns, annualised by the median sample interval."""
+    if len(curve) < 3:
+        return Decimal(0)
+    returns = [_CTX.divide(b.equity - a.equity, a.equity) for a, b in pairwise(curve) if a.equity]
+    n = len(returns)
+    if n < 2:
+        return Decimal(0)
+    mean = _CTX.divide(sum(returns, Decimal(0)), n)
+    var = _CTX.divide(sum(((r - mean) ** 2 for r in returns), Decimal(0)), n - 1)
+    if var == 0:
+        return Decimal(0)
+    gaps = sorted(b.ts_ns - a.ts_ns for a, b in pairwise(curve))
+    step = gaps[len(gaps) // 2] or 1
+    periods = _CTX.divide(Decimal(NS_PER_YEAR), Decimal(step))
+    return _CTX.multiply(_CTX.divide(mean, var.sqrt(_CTX)), periods.sqrt(_CTX))
+
+
+def render_json(report: Report) -> bytes:
+    return msgspec.json.format(msgspec.json.encode(report), indent=2) + b"\n"
+
+
+def render_trades_csv(trips: list[RoundTrip]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    fields = [f.name for f in msgspec.structs.fields(RoundTrip)]
+    writer.writerow(fields)
+    for t in trips:
+        writer.writerow([getattr(t, name) for name in fields])
+    return out.getvalue()
+
+
+def render_equity_csv(curve: list[EquityPoint]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["ts_ns", "equity", "cash", "drawdown", "exposed"])
+    for p in curve:
+        writer.writerow(
+            [p.ts_ns, p.equity, p.cash, p.drawdown.quantize(RATIO_PLACES, context=_CTX), int(p.exposed)]
+        )
+    return out.getvalue()

@@ -1,0 +1,129 @@
+"""What every per-type engine shares: the strategy runtime, order ids and the outbox.
+
+An engine is sans-I/O: ``handle(event)`` folds one event and may call the strategy; ``drain()``
+returns what it wants done (commands for the venue, facts for the journal). No ``await`` anywhere:
+the coroutine that feeds it lives in daemon/.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from engines.errors import VibeError
+from engines.events import AnyCommand, StrategyHalted, StrategyLog
+from engines.ledger import Ledger
+from engines.orders import Orders
+from engines.router import TYPE_BASES, StrategySpec
+from engines.sdk import Context, Strategy
+
+Outgoing = AnyCommand | StrategyLog | StrategyHalted
+
+T = TypeVar("T")
+
+
+class StrategyError(VibeError):
+    """The strategy's own code raised while handling an event."""
+
+    code = "VT330"
+
+
+class LedgerAccount:
+    """The :class:`~engines.sdk.AccountView` a strategy sees: the run's ledger in one currency."""
+
+    def __init__(self, ledger: Ledger, currency: str) -> None:
+        self._ledger = ledger
+        self._currency = currency
+
+    def position_qty(self, symbol: str) -> Decimal:
+        return self._ledger.position(symbol).qty
+
+    def cash_balance(self) -> Decimal:
+        return self._ledger.cash(self._currency)
+
+    def equity_value(self) -> Decimal:
+        return self._ledger.equity(self._currency)
+
+
+class OrderIds:
+    """Client order ids derived from (strategy, sequence): the same run gives the same ids.
+
+    Kept to 36 characters, the tightest venue limit (Binance futures, Bybit orderLinkId).
+    """
+
+    def __init__(self, strategy: str) -> None:
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in strategy)
+        self._prefix = safe[:24]
+        self._next = 0
+
+    def next(self) -> str:
+        self._next += 1
+        return f"{self._prefix}-{self._next:08d}"
+
+
+class StrategyRuntime:
+    """One strategy instance, its context, and a guarded way to call it."""
+
+    def __init__(self, spec: StrategySpec, ledger: Ledger, currency: str, seed: int = 0) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.strategy: Strategy[Any] = spec.cls(spec.params, spec.universe)
+        self.ctx = Context(spec.name, LedgerAccount(ledger, currency), seed=seed)
+        self.ledger = ledger
+
+    def overrides(self, hook: str) -> bool:
+        """Whether the strategy defines ``hook``: engines skip the SDK's do-nothing defaults."""
+        base = TYPE_BASES[self.spec.strategy_type]
+        return getattr(type(self.strategy), hook) is not getattr(base, hook)
+
+    def call(self, fn: Callable[..., T], now_ns: int, *args: object) -> T:
+        """Call a strategy hook; anything it raises becomes a StrategyError with its line."""
+        self.ctx.now_ns = now_ns
+        try:
+            return fn(self.ctx, *args)
+        except VibeError:
+            raise
+        except RecursionError:
+            raise StrategyError(
+                f"strategy {self.name!r} at ts {now_ns}: recursion too deep",
+                file=self.spec.file,
+                line=_strategy_line(self.spec.file),
+            ) from None
+        except Exception as exc:
+            raise StrategyError(
+                f"strategy {self.name!r} at ts {now_ns}: {type(exc).__name__}: {exc}",
+                file=self.spec.file,
+                line=_strategy_line(self.spec.file),
+                hint="Fix the strategy code at this line; the run stops rather than guess.",
+            ) from None
+
+    def drain_logs(self, now_ns: int) -> list[StrategyLog]:
+        if not self.ctx.logs:
+            return []
+        logs = [
+            StrategyLog(ts_event=now_ns, ts_init=now_ns, strategy=self.name, message=m) for m in self.ctx.logs
+        ]
+        self.ctx.logs.clear()
+        return logs
+
+
+def _strategy_line(filename: str) -> int | None:
+    """The innermost line of the strategy file in the exception being handled."""
+    tb = sys.exc_info()[2]
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+def open_quantity(orders: Orders, strategy: str, symbol: str) -> Decimal:
+    """Signed quantity still working in open orders of ``strategy`` for ``symbol``."""
+    total = Decimal(0)
+    for order in orders.open_orders(strategy):
+        if order.instrument == symbol:
+            total += (order.quantity - order.filled_qty) * order.side.sign
+    return total

@@ -1,0 +1,322 @@
+"""The strategy SDK: the one project module a strategy file may import.
+
+A strategy file defines a parameter class (a subclass of :class:`Params`), a strategy class derived from
+exactly one of the three type bases, and a module-level ``STRATEGY`` naming the class to run::
+
+    class MyParams(Params):
+        symbol: str = "binance-spot:BTCUSDT"
+        fast: Annotated[int, Bounds(ge=1)] = 10
+
+    class MyStrategy(SingleAssetStrategy[MyParams]):
+        def on_bar(self, ctx: Context, bar: Bar) -> Signal: ...
+
+    STRATEGY = MyStrategy
+
+The base class *is* the declaration of the strategy type (``single``, ``portfolio`` or ``arbitrage``);
+the router reads it and nothing on the command line can change it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import ClassVar, Final, Generic, Protocol, TypeVar
+
+import msgspec
+
+from engines.events import Bar, LegPolicy, OrderType, QuoteTick, Side, TimeInForce, TradeTick
+
+__all__ = [
+    "STRATEGY_TYPES",
+    "AccountView",
+    "ArbIntent",
+    "ArbitrageParams",
+    "ArbitrageStrategy",
+    "Bar",
+    "Bounds",
+    "Context",
+    "Decimal",
+    "DeterministicRandom",
+    "LegOrder",
+    "LegPolicy",
+    "OrderIntent",
+    "OrderType",
+    "Params",
+    "PortfolioStrategy",
+    "QuoteTick",
+    "Side",
+    "Signal",
+    "SingleAssetStrategy",
+    "Snapshot",
+    "Strategy",
+    "TargetPosition",
+    "TimeInForce",
+    "TradeTick",
+    "Weights",
+]
+
+STRATEGY_TYPES: Final = ("single", "portfolio", "arbitrage")
+
+
+class Bounds(msgspec.Struct, frozen=True, kw_only=True):
+    """Constraints on a numeric parameter, e.g. ``Annotated[int, Bounds(ge=1, le=500)]``.
+
+    Checked by the router on defaults and on ``--param`` values alike (msgspec's own ``Meta`` has no
+    bounds for Decimal, which is what money parameters are).
+    """
+
+    ge: Decimal | int | None = None
+    gt: Decimal | int | None = None
+    le: Decimal | int | None = None
+    lt: Decimal | int | None = None
+
+    def violation(self, value: object) -> str | None:
+        """Why ``value`` is out of bounds, or None when it is within them."""
+        if not isinstance(value, int | Decimal) or isinstance(value, bool):
+            return None
+        if isinstance(value, Decimal) and not value.is_finite():
+            return f"{value} is not finite"
+        if self.ge is not None and not value >= self.ge:
+            return f"{value} must be >= {self.ge}"
+        if self.gt is not None and not value > self.gt:
+            return f"{value} must be > {self.gt}"
+        if self.le is not None and not value <= self.le:
+            return f"{value} must be <= {self.le}"
+        if self.lt is not None and not value < self.lt:
+            return f"{value} must be < {self.lt}"
+        return None
+
+
+class Params(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Base of every strategy's parameters: typed fields with defaults, overridable by ``--param``."""
+
+
+P = TypeVar("P", bound=Params)
+
+
+# ── what a strategy can return ──────────────────────────────────────────────────────────────────
+
+
+class TargetPosition(msgspec.Struct, frozen=True):
+    """Hold exactly ``quantity`` (signed, in the instrument's units) of the strategy's one symbol."""
+
+    quantity: Decimal
+
+
+class OrderIntent(msgspec.Struct, frozen=True, kw_only=True):
+    """One order for the strategy's one symbol. ``limit`` is required for limit orders."""
+
+    side: Side
+    quantity: Decimal
+    order_type: OrderType = OrderType.MARKET
+    limit: Decimal | None = None
+    stop: Decimal | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+
+
+Signal = TargetPosition | Sequence[OrderIntent] | None
+
+#: Portfolio output: target weight per symbol of the universe (fraction of equity).
+Weights = Mapping[str, Decimal]
+
+
+class LegOrder(msgspec.Struct, frozen=True, kw_only=True):
+    """One leg of an arbitrage, in base units; the engine converts to contracts for inverse legs."""
+
+    symbol: str
+    side: Side
+    quantity: Decimal
+    limit: Decimal | None = None
+
+
+class ArbIntent(msgspec.Struct, frozen=True):
+    """Legs in the order they must be sent: leg 0 first, the next only when the policy allows."""
+
+    legs: tuple[LegOrder, ...]
+
+
+class Snapshot(msgspec.Struct, frozen=True):
+    """The latest quote of every leg, all within the declared window of each other."""
+
+    quotes: Mapping[str, QuoteTick]
+    ts_ns: int
+
+    def mid(self, symbol: str) -> Decimal:
+        q = self.quotes[symbol]
+        return (q.bid + q.ask) / 2
+
+
+# ── what a strategy can ask for ─────────────────────────────────────────────────────────────────
+
+
+class DeterministicRandom:
+    """A seeded PRNG (splitmix64): the only randomness a strategy gets, identical on every replay."""
+
+    _MASK: Final = (1 << 64) - 1
+
+    def __init__(self, seed: int) -> None:
+        self._state = seed & self._MASK
+
+    def next_u64(self) -> int:
+        self._state = (self._state + 0x9E3779B97F4A7C15) & self._MASK
+        z = self._state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & self._MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & self._MASK
+        return z ^ (z >> 31)
+
+    def uniform(self) -> Decimal:
+        """A Decimal in [0, 1) with 18 digits."""
+        return Decimal(self.next_u64() % 10**18) / Decimal(10**18)
+
+    def randint(self, low: int, high: int) -> int:
+        """An int in [low, high]."""
+        if high < low:
+            raise ValueError("randint needs low <= high")
+        return low + self.next_u64() % (high - low + 1)
+
+
+class AccountView(Protocol):
+    """Read-only holdings as the engine sees them; the ledger behind it is a fold of the journal."""
+
+    def position_qty(self, symbol: str) -> Decimal: ...
+
+    def cash_balance(self) -> Decimal: ...
+
+    def equity_value(self) -> Decimal: ...
+
+
+class _NoAccount:
+    def position_qty(self, symbol: str) -> Decimal:
+        return Decimal(0)
+
+    def cash_balance(self) -> Decimal:
+        return Decimal(0)
+
+    def equity_value(self) -> Decimal:
+        return Decimal(0)
+
+
+class Context:
+    """What the engine hands a strategy on each call: time, holdings, a log and seeded randomness.
+
+    The engine owns this object and sets ``now_ns`` before each call; strategies only read it.
+    ``cash`` and ``equity`` are computed on access, so a strategy that never asks costs nothing.
+    """
+
+    def __init__(self, strategy: str, account: AccountView | None = None, seed: int = 0) -> None:
+        self.strategy = strategy
+        self.now_ns = 0
+        self.random = DeterministicRandom(seed)
+        self.logs: list[str] = []
+        self._account: AccountView = account if account is not None else _NoAccount()
+
+    def position(self, symbol: str) -> Decimal:
+        """Signed quantity held in ``symbol`` (0 when flat)."""
+        return self._account.position_qty(symbol)
+
+    @property
+    def cash(self) -> Decimal:
+        """Cash in the strategy's quote currency."""
+        return self._account.cash_balance()
+
+    @property
+    def equity(self) -> Decimal:
+        """Cash plus marked holdings in the strategy's quote currency."""
+        return self._account.equity_value()
+
+    def log(self, message: str) -> None:
+        """Record a line in the journal (as ``StrategyLog``): strategies have no print."""
+        self.logs.append(str(message))
+
+
+# ── the three declarations ──────────────────────────────────────────────────────────────────────
+
+
+class Strategy(Generic[P]):
+    """Common base. Subclass one of the three type bases below, never this one directly."""
+
+    type: ClassVar[str] = ""
+    #: the hooks of which a concrete strategy must override at least one
+    hooks: ClassVar[tuple[str, ...]] = ()
+    #: the parameter naming the universe, and how many symbols it may hold
+    universe_param: ClassVar[str] = ""
+    min_symbols: ClassVar[int] = 1
+    max_symbols: ClassVar[int] = 1
+    #: a stable name for ids and reports; defaults to the class name
+    name: ClassVar[str] = ""
+
+    def __init__(self, params: P, universe: tuple[str, ...] = ()) -> None:
+        self.params = params
+        self.universe = universe
+
+    def on_start(self, ctx: Context) -> None:
+        """Called once before the first event."""
+
+
+class SingleAssetStrategy(Strategy[P]):
+    """Trades exactly one symbol (parameter ``symbol``). Return a :data:`Signal` from any hook."""
+
+    type = "single"
+    hooks = ("on_bar", "on_quote", "on_trade")
+    universe_param = "symbol"
+    min_symbols = 1
+    max_symbols = 1
+
+    def on_bar(self, ctx: Context, bar: Bar) -> Signal:
+        return None
+
+    def on_quote(self, ctx: Context, quote: QuoteTick) -> Signal:
+        return None
+
+    def on_trade(self, ctx: Context, trade: TradeTick) -> Signal:
+        return None
+
+
+class PortfolioStrategy(Strategy[P]):
+    """Holds target weights over a universe of 2 to 500 symbols (parameter ``universe``).
+
+    ``rebalance`` is called at each scheduled time (parameter ``schedule``: daily, weekly, monthly) with
+    the latest bar of every symbol; it returns weights that must be finite, within
+    ``[min_weight, max_weight]`` and sum to at most 1. Shorting needs ``allow_short = True``.
+    """
+
+    type = "portfolio"
+    hooks = ("rebalance",)
+    universe_param = "universe"
+    min_symbols = 2
+    max_symbols = 500
+    min_weight: ClassVar[Decimal] = Decimal(0)
+    max_weight: ClassVar[Decimal] = Decimal(1)
+    allow_short: ClassVar[bool] = False
+
+    def rebalance(self, ctx: Context, bars: Mapping[str, Bar]) -> Weights:
+        """Target weights. The base holds cash; the router refuses a class that does not override it."""
+        return {}
+
+
+class ArbitrageParams(Params, frozen=True, kw_only=True):
+    """Parameters every arbitrage has: its legs, the alignment window and the leg-failure policy."""
+
+    legs: str
+    window_ms: int = 50
+    policy: LegPolicy = LegPolicy.UNWIND
+
+
+AP = TypeVar("AP", bound=ArbitrageParams)
+
+
+class ArbitrageStrategy(Strategy[AP]):
+    """Trades 2 or 3 legs (parameter ``legs``) on aligned snapshots only.
+
+    ``on_snapshot`` is called when every leg's latest quote lies within ``window_ms`` of the others
+    (exchange time); it returns the legs to send, in order, or None.
+    """
+
+    type = "arbitrage"
+    hooks = ("on_snapshot",)
+    universe_param = "legs"
+    min_symbols = 2
+    max_symbols = 3
+
+    def on_snapshot(self, ctx: Context, snapshot: Snapshot) -> ArbIntent | None:
+        return None

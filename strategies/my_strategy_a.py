@@ -1,0 +1,141 @@
+"""My strategy A: the one file a strategy author edits.
+
+To switch the strategy type, edit the one line ``STRATEGY_TYPE = ...`` just below the imports:
+
+    STRATEGY_TYPE = "single"      # one symbol: SMA cross on daily bars of Samsung Electronics
+    STRATEGY_TYPE = "portfolio"   # a universe: equal weights over six KOSPI stocks, monthly
+    STRATEGY_TYPE = "arbitrage"   # 2-3 legs: Binance spot vs USD-M perpetual spread
+
+Each example below is complete and passes ``vibetrading validate``. Override any parameter on the
+command line, e.g. ``--param fast=10`` or ``--param symbol=krx:000660``. This file runs inside the
+strategy sandbox (docs/sandbox.md): import only the SDK and pure standard-library modules, and take
+time, holdings and randomness from ``ctx``.
+"""
+
+from collections import deque
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from engines.sdk import (
+    ArbIntent,
+    ArbitrageParams,
+    ArbitrageStrategy,
+    Bar,
+    Bounds,
+    Context,
+    LegOrder,
+    Params,
+    PortfolioStrategy,
+    Side,
+    Signal,
+    SingleAssetStrategy,
+    Snapshot,
+    TargetPosition,
+    Weights,
+)
+
+STRATEGY_TYPE = "single"  # ← the one-line switch: "single" | "portfolio" | "arbitrage"
+
+
+# ── single: one symbol ──────────────────────────────────────────────────────────────────────────
+
+
+class SmaCrossParams(Params, frozen=True, kw_only=True):
+    symbol: str = "krx:005930"
+    fast: Annotated[int, Bounds(ge=1)] = 5
+    slow: Annotated[int, Bounds(ge=2)] = 20
+    size: Annotated[Decimal, Bounds(gt=0)] = Decimal(10)
+
+
+class SmaCrossA(SingleAssetStrategy[SmaCrossParams]):
+    """Long ``size`` while the fast SMA of the close is above the slow one; flat otherwise."""
+
+    name = "my_strategy_a_single"
+
+    def on_start(self, ctx: Context) -> None:
+        self.closes: deque[Decimal] = deque(maxlen=self.params.slow)
+        self.was_above: bool | None = None
+
+    def on_bar(self, ctx: Context, bar: Bar) -> Signal:
+        self.closes.append(bar.close)
+        if len(self.closes) < self.params.slow:
+            return None
+        window = list(self.closes)
+        fast = sum(window[-self.params.fast :], Decimal(0)) / self.params.fast
+        slow = sum(window, Decimal(0)) / self.params.slow
+        if fast == slow:
+            return None
+        above = fast > slow
+        crossed = self.was_above is not None and above != self.was_above
+        self.was_above = above
+        if not crossed:
+            return None
+        return TargetPosition(self.params.size if above else Decimal(0))
+
+
+# ── portfolio: a universe with target weights ───────────────────────────────────────────────────
+
+
+class EqualWeightParams(Params, frozen=True, kw_only=True):
+    universe: str = "krx:005380,krx:005930,krx:015760,krx:035420,krx:051910,krx:068270"
+    schedule: Literal["daily", "weekly", "monthly"] = "monthly"
+    cash_buffer: Annotated[Decimal, Bounds(ge=0, lt=1)] = Decimal("0.02")
+
+
+class EqualWeightA(PortfolioStrategy[EqualWeightParams]):
+    """Equal weights over the universe, keeping ``cash_buffer`` of equity in cash."""
+
+    name = "my_strategy_a_portfolio"
+
+    def rebalance(self, ctx: Context, bars: Mapping[str, Bar]) -> Weights:
+        invested = Decimal(1) - self.params.cash_buffer
+        weight = (invested / len(self.universe)).quantize(Decimal("0.000001"), rounding="ROUND_DOWN")
+        return {symbol: weight for symbol in self.universe}
+
+
+# ── arbitrage: 2-3 aligned legs ─────────────────────────────────────────────────────────────────
+
+
+class SpreadArbParams(ArbitrageParams, frozen=True, kw_only=True):
+    legs: str = "binance-spot:BTCUSDT,binance-usdm:BTCUSDT"
+    entry_bps: Annotated[Decimal, Bounds(gt=0)] = Decimal(3)
+    exit_bps: Annotated[Decimal, Bounds(ge=0)] = Decimal(1)
+    size: Annotated[Decimal, Bounds(gt=0)] = Decimal("0.001")
+
+
+class SpreadArbA(ArbitrageStrategy[SpreadArbParams]):
+    """Sell the rich leg and buy the cheap one when their mids differ by more than ``entry_bps``."""
+
+    name = "my_strategy_a_arbitrage"
+
+    def on_snapshot(self, ctx: Context, snapshot: Snapshot) -> ArbIntent | None:
+        mids = {symbol: snapshot.mid(symbol) for symbol in self.universe}
+        rich = max(self.universe, key=lambda s: mids[s])
+        cheap = min(self.universe, key=lambda s: mids[s])
+        spread_bps = (mids[rich] - mids[cheap]) / mids[cheap] * 10_000
+        holding = any(ctx.position(symbol) != 0 for symbol in self.universe)
+        size = self.params.size
+        if not holding and spread_bps > self.params.entry_bps:
+            return ArbIntent(
+                (
+                    LegOrder(symbol=rich, side=Side.SELL, quantity=size),
+                    LegOrder(symbol=cheap, side=Side.BUY, quantity=size),
+                )
+            )
+        if holding and spread_bps < self.params.exit_bps:
+            return ArbIntent(
+                tuple(
+                    LegOrder(
+                        symbol=symbol,
+                        side=Side.SELL if ctx.position(symbol) > 0 else Side.BUY,
+                        quantity=abs(ctx.position(symbol)),
+                    )
+                    for symbol in self.universe
+                    if ctx.position(symbol) != 0
+                )
+            )
+        return None
+
+
+STRATEGY = {"single": SmaCrossA, "portfolio": EqualWeightA, "arbitrage": SpreadArbA}.get(STRATEGY_TYPE)

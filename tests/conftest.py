@@ -1,0 +1,28 @@
+"""Shared test fixtures: paths to the repository, the canonical strategy and ../shared/data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+CANONICAL = REPO / "strategies" / "my_strategy_a.py"
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture
+def canonical_source() -> str:
+    return CANONICAL.read_text()
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not beside the repository")
+    return SHARED_DATA

@@ -1,0 +1,4 @@
+# VT201: tries to poke process memory through ctypes.
+import ctypes
+
+libc = ctypes.CDLL(None)

@@ -1,0 +1,2 @@
+# VT202: tries to get a raw memory view.
+VIEW = memoryview(b"abc")
