@@ -25,9 +25,10 @@ $(BIN)/vibetrading: pyproject.toml uv.lock
 
 install: $(BIN)/vibetrading ## create .venv from uv.lock (installs uv with pip when missing)
 
-run: install ## the main job on its embedded default: validate the canonical strategy, print the matrix
-	$(BIN)/vibetrading validate $(STRATEGY)
-	$(BIN)/vibetrading capabilities
+FIXTURE ?= replay_fixtures/krx-kospi6-daily
+
+run: install ## the main job: replay the bundled KOSPI fixture with the canonical strategy, print the report
+	$(BIN)/vibetrading replay $(STRATEGY) --data $(FIXTURE) --cash 10000000 --fee-bps 15 --out runs/make-run
 
 lint: install ## ruff lint and format check
 	$(BIN)/ruff check .

@@ -110,6 +110,19 @@ def build_parser() -> argparse.ArgumentParser:
     p_export.add_argument("dir", type=Path, help="a run directory (or a journal file)")
     p_export.add_argument("--format", choices=["jsonl"], default="jsonl")
 
+    p_data = sub.add_parser("data", help="market data files and replay fixtures")
+    dsub = p_data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    p_import = dsub.add_parser("import", help="validate CSV files and write a binary replay fixture")
+    p_import.add_argument("files", nargs="+", type=Path, help="normalised CSV files (docs/data.md)")
+    p_import.add_argument("--out", type=Path, required=True, help="fixture directory to write")
+    p_import.add_argument("--name", required=True, help="fixture name")
+    p_import.add_argument("--source", required=True, help="where the data came from")
+    p_import.add_argument("--licence", required=True, help="the data's licence (must allow redistribution)")
+    p_import.add_argument(
+        "--instrument", action="append", default=None, metavar="SYMBOL", help="keep only these symbols"
+    )
+    p_import.add_argument("--compression", choices=["none", "zlib"], default="zlib")
+
     p_caps = sub.add_parser("capabilities", help="print the capability matrix")
     p_caps.add_argument("--json", action="store_true", help="print the matrix as JSON")
     p_caps.add_argument("--markdown", action="store_true", help="print the README table")
@@ -229,6 +242,22 @@ def cmd_journal(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_data(args: argparse.Namespace) -> int:
+    from daemon import data  # noqa: PLC0415
+
+    manifest = data.import_files(
+        args.files,
+        args.out,
+        name=args.name,
+        source=args.source,
+        licence=args.licence,
+        instruments=args.instrument,
+        compression=args.compression,
+    )
+    print(f"OK {args.out}: {manifest.events} events in {manifest.chunks} chunks, sha256 {manifest.events_sha256}")
+    return EXIT_OK
+
+
 def cmd_capabilities(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(capabilities.as_json(), indent=2, sort_keys=True))
@@ -251,6 +280,7 @@ COMMANDS = {
     "validate": cmd_validate,
     "replay": cmd_replay,
     "journal": cmd_journal,
+    "data": cmd_data,
     "capabilities": cmd_capabilities,
 }
 

@@ -39,12 +39,11 @@ from typing import Final, Literal, Protocol, TextIO
 
 import msgspec
 
-from engines.errors import ERROR_CODES, ErrorCode, InvalidSymbolError, VibeError
+from engines.errors import InvalidSymbolError, VibeError
 from engines.events import SCHEMA_VERSION, Bar, MarketEvent, QuoteTick, Side, TradeTick
 from engines.instruments import parse_symbol
 
 __all__ = [
-    "DATA_ERROR_CODES",
     "DAY_NS",
     "DEFAULT_BATCH",
     "DEFAULT_CHUNK",
@@ -75,53 +74,6 @@ __all__ = [
 
 # ── errors ──────────────────────────────────────────────────────────────────────────────────────
 
-DATA_ERROR_CODES: Final[dict[str, ErrorCode]] = {
-    "VT500": ErrorCode(
-        "data file unreadable",
-        "Check that the file exists and is a complete gzip CSV (`gzip -t FILE`); fetch it again "
-        "if it is truncated.",
-    ),
-    "VT501": ErrorCode(
-        "data file name or kind not recognised",
-        "Name files <venue>_<instrument>_<kind>_<period>.csv.gz with kind trades, quotes, "
-        "bars<N>s/m/h/d, dailyohlcv or dailyclose (see docs/data.md).",
-    ),
-    "VT502": ErrorCode(
-        "data header invalid",
-        "The first line must list exactly the columns of the file's kind, in order (see docs/data.md).",
-    ),
-    "VT503": ErrorCode(
-        "data row has the wrong number of cells",
-        "Give every row one cell per header column; look for a cut or merged line.",
-    ),
-    "VT504": ErrorCode(
-        "data cell invalid",
-        "Prices and sizes are finite non-negative decimals, ts_ns integer UTC nanoseconds, "
-        "dates YYYY-MM-DD, aggressor buy or sell; no empty cells.",
-    ),
-    "VT505": ErrorCode(
-        "data timestamps go backwards",
-        "Sort the file by time; equal timestamps are allowed and keep their file order.",
-    ),
-    "VT506": ErrorCode(
-        "no data rows",
-        "Give a file (or a selection) with a header and at least one data row.",
-    ),
-    "VT507": ErrorCode(
-        "crossed quote",
-        "A quote needs bid <= ask; fix or drop the row where it was exported.",
-    ),
-    "VT508": ErrorCode(
-        "inconsistent bar",
-        "A bar needs low <= open <= high and low <= close <= high.",
-    ),
-    "VT509": ErrorCode(
-        "replay fixture invalid",
-        "Import the fixture again from its source files (daemon.data.import_files); "
-        "never edit manifest.json or events.vtm by hand.",
-    ),
-}
-
 
 class DataError(VibeError):
     """A data file or fixture breaks the data contract (codes VT500 to VT509, docs/data.md)."""
@@ -138,8 +90,6 @@ class DataError(VibeError):
         hint: str | None = None,
     ) -> None:
         resolved = code if code is not None else type(self).code
-        if hint is None and resolved not in ERROR_CODES and resolved in DATA_ERROR_CODES:
-            hint = DATA_ERROR_CODES[resolved].hint
         super().__init__(message, hint=hint, file=file, line=line, code=resolved)
 
 

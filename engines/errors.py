@@ -179,6 +179,51 @@ ERROR_CODES: Final[dict[str, ErrorCode]] = {
         "arbitrage leg quantity or limit invalid",
         "Leg quantities must be finite and positive; limits finite and positive.",
     ),
+    # ── market data (5xx) ──
+    "VT500": ErrorCode(
+        "data file unreadable",
+        "Check that the file exists and is a complete gzip CSV (`gzip -t FILE`); fetch it again "
+        "if it is truncated.",
+    ),
+    "VT501": ErrorCode(
+        "data file name or kind not recognised",
+        "Name files <venue>_<instrument>_<kind>_<period>.csv.gz with kind trades, quotes, "
+        "bars<N>s/m/h/d, dailyohlcv or dailyclose (see docs/data.md).",
+    ),
+    "VT502": ErrorCode(
+        "data header invalid",
+        "The first line must list exactly the columns of the file's kind, in order (see docs/data.md).",
+    ),
+    "VT503": ErrorCode(
+        "data row has the wrong number of cells",
+        "Give every row one cell per header column; look for a cut or merged line.",
+    ),
+    "VT504": ErrorCode(
+        "data cell invalid",
+        "Prices and sizes are finite non-negative decimals, ts_ns integer UTC nanoseconds, "
+        "dates YYYY-MM-DD, aggressor buy or sell; no empty cells.",
+    ),
+    "VT505": ErrorCode(
+        "data timestamps go backwards",
+        "Sort the file by time; equal timestamps are allowed and keep their file order.",
+    ),
+    "VT506": ErrorCode(
+        "no data rows",
+        "Give a file (or a selection) with a header and at least one data row.",
+    ),
+    "VT507": ErrorCode(
+        "crossed quote",
+        "A quote needs bid <= ask; fix or drop the row where it was exported.",
+    ),
+    "VT508": ErrorCode(
+        "inconsistent bar",
+        "A bar needs low <= open <= high and low <= close <= high.",
+    ),
+    "VT509": ErrorCode(
+        "replay fixture invalid",
+        "Import the fixture again from its source files (daemon.data.import_files); "
+        "never edit manifest.json or events.vtm by hand.",
+    ),
     # ── journal (6xx) ──
     "VT600": ErrorCode(
         "not a journal file",
