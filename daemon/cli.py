@@ -254,7 +254,8 @@ def cmd_data(args: argparse.Namespace) -> int:
         instruments=args.instrument,
         compression=args.compression,
     )
-    print(f"OK {args.out}: {manifest.events} events in {manifest.chunks} chunks, sha256 {manifest.events_sha256}")
+    print(f"OK {args.out}: {manifest.events} events in {manifest.chunks} chunks")
+    print(f"events.vtm sha256 {manifest.events_sha256}")
     return EXIT_OK
 
 
