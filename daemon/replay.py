@@ -85,7 +85,7 @@ class Engine(Protocol):
 
     def handle(self, event: Event) -> None: ...
 
-    def drain(self) -> list[Outgoing]: ...
+    def drain(self) -> Sequence[Outgoing]: ...
 
 
 class ReplayConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -157,22 +157,42 @@ class Session:
         self.engine.start(run.ts_event)
         self.dispatch(self.engine.drain(), run.ts_event)
 
-    def step(self, event: MarketEvent) -> None:
-        now = event.ts_event
-        self.market_events += 1
-        self.last_ts = now
-        for fact in self.venue.on_market(event):
-            self.record(fact)
-        if isinstance(event, Bar):
-            self._bars = True
-        elif now >= self.next_sample:
-            self.sample(now)
-            self.next_sample = now - now % self.sample_ns + self.sample_ns
-        self.ledger.apply(event)
-        self.engine.handle(event)
-        self.dispatch(self.engine.drain(), now)
-        if self._bars:
-            self.record(MarkPrice(ts_event=now, ts_init=now, instrument=event.instrument, price=event.close))  # type: ignore[union-attr]
+    def step_batch(self, batch: Sequence[MarketEvent]) -> None:
+        """Step every event of a batch: the replay's hot loop, so its lookups are hoisted.
+
+        Per event, in this order: the venue matches working orders against it (its fills are
+        journalled and folded before anyone sees the event), the ledger takes its price, a tick
+        stream is sampled for equity on whole ``sample_ns`` boundaries, the engine handles it, and
+        what the engine asks for is dispatched.
+        """
+        on_market = self.venue.on_market
+        apply_mark = self.ledger.apply
+        handle = self.engine.handle
+        drain = self.engine.drain
+        record = self.record
+        dispatch = self.dispatch
+        next_sample = self.next_sample
+        sample_ns = self.sample_ns
+        for event in batch:
+            now = event.ts_event
+            for fact in on_market(event):
+                record(fact)
+            is_bar = type(event) is Bar
+            if not is_bar and now >= next_sample:
+                self.sample(now)
+                next_sample = now - now % sample_ns + sample_ns
+            apply_mark(event)
+            handle(event)
+            outgoing = drain()
+            if outgoing:
+                dispatch(outgoing, now)
+            if is_bar:
+                self._bars = True
+                record(MarkPrice(ts_event=now, ts_init=now, instrument=event.instrument, price=event.close))  # type: ignore[union-attr]
+        self.next_sample = next_sample
+        self.market_events += len(batch)
+        if batch:
+            self.last_ts = batch[-1].ts_event
 
     def sample(self, now: int) -> None:
         for symbol in sorted(self.universe):
@@ -180,7 +200,7 @@ class Session:
             if mark is not None:
                 self.record(MarkPrice(ts_event=now, ts_init=now, instrument=symbol, price=mark))
 
-    def dispatch(self, outgoing: list[Outgoing], now: int) -> None:
+    def dispatch(self, outgoing: Sequence[Outgoing], now: int) -> None:
         for item in outgoing:
             if isinstance(item, SubmitOrder):
                 self.record(_submitted(item))
@@ -256,10 +276,9 @@ async def run_engine(
     session: Session, inbox: asyncio.Queue[list[MarketEvent] | None], progress: Callable[[int], None]
 ) -> None:
     """The per-type engine coroutine: a thin shell around the sans-I/O engine."""
-    step = session.step
+    step_batch = session.step_batch
     while (batch := await inbox.get()) is not None:
-        for event in batch:
-            step(event)
+        step_batch(batch)
         progress(session.market_events)
 
 

@@ -80,24 +80,28 @@ class StrategyRuntime:
 
     def call(self, fn: Callable[..., T], now_ns: int, *args: object) -> T:
         """Call a strategy hook; anything it raises becomes a StrategyError with its line."""
-        self.ctx.now_ns = now_ns
+        ctx = self.ctx
+        ctx.now_ns = now_ns
         try:
-            return fn(self.ctx, *args)
-        except VibeError:
-            raise
-        except RecursionError:
-            raise StrategyError(
-                f"strategy {self.name!r} at ts {now_ns}: recursion too deep",
-                file=self.spec.file,
-                line=_strategy_line(self.spec.file),
-            ) from None
+            return fn(ctx, *args)
         except Exception as exc:
-            raise StrategyError(
-                f"strategy {self.name!r} at ts {now_ns}: {type(exc).__name__}: {exc}",
-                file=self.spec.file,
-                line=_strategy_line(self.spec.file),
-                hint="Fix the strategy code at this line; the run stops rather than guess.",
-            ) from None
+            raise self.failure(exc, now_ns) from None
+
+    def failure(self, exc: Exception, now_ns: int) -> VibeError:
+        """The typed error for an exception a strategy hook raised (call it inside ``except``).
+
+        Engines that inline the hook call on their hot path use this so that every engine reports
+        a failing strategy the same way.
+        """
+        if isinstance(exc, VibeError):
+            return exc
+        what = "recursion too deep" if isinstance(exc, RecursionError) else f"{type(exc).__name__}: {exc}"
+        return StrategyError(
+            f"strategy {self.name!r} at ts {now_ns}: {what}",
+            file=self.spec.file,
+            line=_strategy_line(self.spec.file),
+            hint="Fix the strategy code at this line; the run stops rather than guess.",
+        )
 
     def drain_logs(self, now_ns: int) -> list[StrategyLog]:
         if not self.ctx.logs:

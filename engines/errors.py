@@ -251,6 +251,10 @@ ERROR_CODES: Final[dict[str, ErrorCode]] = {
         "journal I/O error",
         "Check the path, permissions and free space, and that no other process writes the journal.",
     ),
+    "VT330": ErrorCode(
+        "strategy raised an exception",
+        "Fix the strategy code at the reported line; the run stops rather than guess.",
+    ),
     # ── internal consistency (4xx) ──
     "VT400": ErrorCode(
         "impossible order transition",

@@ -250,10 +250,40 @@ class Ledger:
         self._fees: dict[str, Decimal] = {}
         self._positions: dict[str, Position] = {}
         self._marks: dict[str, Decimal] = {}
+        # The latest market event per instrument whose mark is not computed yet. A replay feeds
+        # the ledger every tick but asks for a mark far less often: the mid's division and the
+        # exact context are paid only when a mark is read.
+        self._unmarked: dict[str, QuoteTick | TradeTick | Bar] = {}
 
-    @_exact
     def apply(self, event: Event) -> None:
         """Fold one journal event; events the ledger has no use for are ignored."""
+        if type(event) is QuoteTick:
+            bid, ask = event.bid, event.ask
+            # _is_positive inlined: this branch runs once per tick of a replay
+            if bid.is_finite() and ask.is_finite() and bid > _ZERO and ask > _ZERO:
+                self._unmarked[event.instrument] = event
+        elif type(event) is TradeTick:
+            if _is_positive(event.price):
+                self._unmarked[event.instrument] = event
+        elif type(event) is Bar:
+            if _is_positive(event.close):
+                self._unmarked[event.instrument] = event
+        else:
+            self._apply(event)
+
+    def _resolve_marks(self) -> None:
+        if not self._unmarked:
+            return
+        pending, self._unmarked = self._unmarked, {}
+        with localcontext(LEDGER_CONTEXT):
+            for symbol, event in pending.items():
+                if isinstance(event, QuoteTick):
+                    self._mark(symbol, (event.bid + event.ask) / 2)
+                else:
+                    self._mark(symbol, event.price if isinstance(event, TradeTick) else event.close)
+
+    @_exact
+    def _apply(self, event: Event) -> None:
         match event:
             case InstrumentDefined():
                 self._define(event.spec)
@@ -261,14 +291,8 @@ class Ledger:
                 self._adjust(event)
             case OrderFilled():
                 self._fill(event)
-            case QuoteTick():
-                if _is_positive(event.bid) and _is_positive(event.ask):
-                    self._mark(event.instrument, (event.bid + event.ask) / 2)
-            case TradeTick():
-                self._mark(event.instrument, event.price)
-            case Bar():
-                self._mark(event.instrument, event.close)
             case MarkPrice():
+                self._resolve_marks()
                 self._mark(event.instrument, event.price)
             case _:
                 pass
@@ -288,6 +312,7 @@ class Ledger:
 
     def mark(self, symbol: str) -> Decimal | None:
         """The latest mark price of ``symbol``, or None before the first one."""
+        self._resolve_marks()
         return self._marks.get(symbol)
 
     @_exact
@@ -296,6 +321,7 @@ class Ledger:
 
         Zero when flat or not marked yet (the position is then valued at its entry).
         """
+        self._resolve_marks()
         pos = self._positions.get(symbol)
         mark = self._marks.get(symbol)
         if pos is None or pos.qty == 0 or mark is None:
@@ -308,6 +334,7 @@ class Ledger:
 
         Nothing held in another currency is converted.
         """
+        self._resolve_marks()
         total = self.cash(currency)
         for symbol, pos in self._positions.items():
             spec = self._instruments[symbol]
@@ -318,6 +345,7 @@ class Ledger:
         return total
 
     def snapshot(self) -> LedgerSnapshot:
+        self._resolve_marks()
         return LedgerSnapshot(
             instruments=dict(sorted(self._instruments.items())),
             cash=dict(sorted(self._cash.items())),

@@ -23,7 +23,7 @@ docs/sim.md states every rule with worked numbers; in short:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import (
     ROUND_05UP,
@@ -118,6 +118,7 @@ TRADING_DAY_OFFSET_NS: Final[Mapping[str, int]] = {
 """Offset from UTC of the clock whose midnight ends a DAY order on tick data; other markets: UTC."""
 
 _IMMEDIATE: Final = (TimeInForce.IOC, TimeInForce.FOK)
+_NOTHING: Final[tuple[OrderEvent, ...]] = ()
 
 
 def splitmix64(state: int) -> tuple[int, int]:
@@ -244,6 +245,9 @@ class SimVenue:
         self._bid_ref: dict[str, Decimal] = {}
         self._ask_ref: dict[str, Decimal] = {}
         self._quoted: set[str] = set()  # instruments that have had a quote: quotes make takers
+        # Market events seen while no order was working, per instrument, latest only: their
+        # prices are noted when an order needs them, not on every tick of a quiet replay.
+        self._unnoted: dict[str, TradeTick | QuoteTick | Bar] = {}
 
     # ── commands ──
 
@@ -310,31 +314,49 @@ class SimVenue:
 
     # ── market data ──
 
-    def on_market(self, event: TradeTick | QuoteTick | Bar) -> list[OrderEvent]:
+    def on_market(self, event: TradeTick | QuoteTick | Bar) -> Sequence[OrderEvent]:
         """Match the working orders of ``event.instrument`` against it, in acceptance order.
 
         Call it before the event reaches any strategy, so that an order placed in reaction to an
         event never fills against that same event.
         """
+        if not self._working:  # the common case in a replay: nothing to match
+            self._unnoted[event.instrument] = event
+            if type(event) is QuoteTick:
+                self._quoted.add(event.instrument)
+            return _NOTHING
+        self._note_unnoted()
         with localcontext(_CONTEXT):
             out: list[OrderEvent] = []
             orders = [o for o in self._working.values() if o.cmd.instrument == event.instrument]
             if isinstance(event, Bar):
                 self._match_bar(event, orders, out)
-                if _valid(event.close):
-                    self._bid_ref[event.instrument] = self._ask_ref[event.instrument] = event.close
             elif isinstance(event, QuoteTick):
-                self._quoted.add(event.instrument)
                 self._match_quote(event, orders, out)
-                if _valid(event.bid):
-                    self._bid_ref[event.instrument] = event.bid
-                if _valid(event.ask):
-                    self._ask_ref[event.instrument] = event.ask
             else:
                 self._match_trade(event, orders, out)
-                if _valid(event.price):
-                    self._bid_ref[event.instrument] = self._ask_ref[event.instrument] = event.price
+            self._note_prices(event)
             return out
+
+    def _note_unnoted(self) -> None:
+        if self._unnoted:
+            pending, self._unnoted = self._unnoted, {}
+            for event in pending.values():
+                self._note_prices(event)
+
+    def _note_prices(self, event: TradeTick | QuoteTick | Bar) -> None:
+        """Remember the touch (or the last price) that market orders are checked against."""
+        instrument = event.instrument
+        if isinstance(event, QuoteTick):
+            self._quoted.add(instrument)
+            if _valid(event.bid):
+                self._bid_ref[instrument] = event.bid
+            if _valid(event.ask):
+                self._ask_ref[instrument] = event.ask
+            return
+        price = event.close if isinstance(event, Bar) else event.price
+        if _valid(price):
+            self._bid_ref[instrument] = self._ask_ref[instrument] = price
 
     def _match_quote(self, q: QuoteTick, orders: list[_Order], out: list[OrderEvent]) -> None:
         ask_ok = _valid(q.ask) and _valid(q.ask_size)
@@ -609,6 +631,7 @@ class SimVenue:
             return cmd.price
         if cmd.order_type is OrderType.STOP:
             return cmd.trigger_price
+        self._note_unnoted()
         refs = self._ask_ref if cmd.side is Side.BUY else self._bid_ref
         return refs.get(cmd.instrument)
 

@@ -8,6 +8,8 @@ and what is held plus what is still working.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from engines.contract import check_single
 from engines.engine import OrderIds, Outgoing, StrategyRuntime, open_quantity
 from engines.events import Bar, Event, QuoteTick, Side, SubmitOrder, TradeTick
@@ -44,14 +46,21 @@ class SingleAssetEngine:
         if hook is None or event.instrument != self.symbol:  # type: ignore[attr-defined]
             return
         now = event.ts_event
-        output = self.runtime.call(hook, now, event)
+        runtime = self.runtime
+        ctx = runtime.ctx
+        ctx.now_ns = now
+        try:  # runtime.call, inlined: this runs once per market event
+            output = hook(ctx, event)
+        except Exception as exc:
+            raise runtime.failure(exc, now) from None
         if output is not None:
-            signal = check_single(self.runtime.name, now, output)
-            self._emit(signal, now)
-        if self.runtime.ctx.logs:
-            self._out.extend(self.runtime.drain_logs(now))
+            self._emit(check_single(runtime.name, now, output), now)
+        if ctx.logs:
+            self._out.extend(runtime.drain_logs(now))
 
-    def drain(self) -> list[Outgoing]:
+    def drain(self) -> Sequence[Outgoing]:
+        if not self._out:
+            return ()
         out, self._out = self._out, []
         return out
 
