@@ -52,8 +52,6 @@ from engines.events import (
     QuoteTick,
     RunFinished,
     RunStarted,
-    StrategyHalted,
-    StrategyLog,
     SubmitOrder,
     TradeTick,
 )
@@ -84,6 +82,9 @@ class Engine(Protocol):
     def start(self, now_ns: int) -> None: ...
 
     def handle(self, event: Event) -> None: ...
+
+    def on_time(self, now_ns: int) -> None:
+        """Exchange time has moved past ``now_ns``: every event stamped ``now_ns`` was handled."""
 
     def drain(self) -> Sequence[Outgoing]: ...
 
@@ -155,7 +156,7 @@ class Session:
             )
         )
         self.engine.start(run.ts_event)
-        self.dispatch(self.engine.drain(), run.ts_event)
+        self.settle(run.ts_event)
 
     def step_batch(self, batch: Sequence[MarketEvent]) -> None:
         """Step every event of a batch: the replay's hot loop, so its lookups are hoisted.
@@ -168,13 +169,23 @@ class Session:
         on_market = self.venue.on_market
         apply_mark = self.ledger.apply
         handle = self.engine.handle
+        on_time = self.engine.on_time
         drain = self.engine.drain
+        settle = self.settle
         record = self.record
-        dispatch = self.dispatch
         next_sample = self.next_sample
         sample_ns = self.sample_ns
+        instant = self.last_ts
         for event in batch:
             now = event.ts_event
+            if now != instant:
+                # every event of the previous instant is in: engines that act on whole instants
+                # (a portfolio rebalancing on all of a day's bars) act now, before the venue sees
+                # the next instant, so their market orders fill on it
+                if instant:
+                    on_time(instant)
+                    settle(instant)
+                instant = now
             for fact in on_market(event):
                 record(fact)
             is_bar = type(event) is Bar
@@ -185,14 +196,24 @@ class Session:
             handle(event)
             outgoing = drain()
             if outgoing:
-                dispatch(outgoing, now)
+                self.dispatch(outgoing, now)
+                settle(now)
             if is_bar:
                 self._bars = True
                 record(MarkPrice(ts_event=now, ts_init=now, instrument=event.instrument, price=event.close))  # type: ignore[union-attr]
         self.next_sample = next_sample
         self.market_events += len(batch)
-        if batch:
-            self.last_ts = batch[-1].ts_event
+        self.last_ts = instant
+
+    def settle(self, now: int) -> None:
+        """Dispatch what the engine asks for until it asks for nothing more.
+
+        A venue answer journalled during dispatch (an ack, a fill) may make the engine ask for more
+        (the next leg of an arbitrage), so this drains again until the engine is quiet.
+        """
+        drain = self.engine.drain
+        while outgoing := drain():
+            self.dispatch(outgoing, now)
 
     def sample(self, now: int) -> None:
         for symbol in sorted(self.universe):
@@ -212,12 +233,15 @@ class Session:
                 )
                 for fact in self.venue.cancel(item, now):
                     self.record(fact)
-            elif isinstance(item, StrategyLog | StrategyHalted):
-                self.record(item)
+            elif isinstance(item, Event):
+                self.record(item)  # a fact the engine states: a log, a halt, a rebalance, ...
             else:
-                raise TypeError(f"the single-asset replay cannot dispatch {type(item).__name__}")
+                raise TypeError(f"the replay cannot dispatch {type(item).__name__}")
 
     def finish(self, run_id: str) -> None:
+        if self.last_ts:
+            self.engine.on_time(self.last_ts)
+            self.settle(self.last_ts)
         if not self._bars and self.last_ts:
             self.sample(self.last_ts)
         self.record(

@@ -13,13 +13,21 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from engines.errors import VibeError
-from engines.events import AnyCommand, StrategyHalted, StrategyLog
+from engines.events import (
+    AnyCommand,
+    ArbitrageResolved,
+    Rebalanced,
+    SnapshotSkipped,
+    StrategyHalted,
+    StrategyLog,
+)
 from engines.ledger import Ledger
 from engines.orders import Orders
 from engines.router import TYPE_BASES, StrategySpec
 from engines.sdk import Context, Strategy
 
-Outgoing = AnyCommand | StrategyLog | StrategyHalted
+#: What an engine's drain() returns: commands for the venue, and facts for the journal.
+Outgoing = AnyCommand | StrategyLog | StrategyHalted | Rebalanced | SnapshotSkipped | ArbitrageResolved
 
 T = TypeVar("T")
 

@@ -247,14 +247,42 @@ class StrategyLog(Event, frozen=True, kw_only=True):
 
 
 class SnapshotSkipped(Event, frozen=True, kw_only=True):
-    """An arbitrage snapshot that was not aligned within the window, counted and never traded."""
+    """Arbitrage snapshots that were not aligned within the window: counted, never traded.
+
+    Coalesced: one event stands for ``count`` consecutive stale snapshots, ``spread_ns`` being the
+    widest timestamp spread among them, so a long stale stretch is one record, not thousands.
+    """
 
     strategy: str
     spread_ns: int
+    count: int = 1
+
+
+class Rebalanced(Event, frozen=True, kw_only=True):
+    """A portfolio rebalance: the checked target weights and the orders they turned into.
+
+    ``turnover`` is the notional the orders trade, as a fraction of equity at the rebalance.
+    """
+
+    strategy: str
+    weights: dict[str, Decimal]
+    orders: int
+    turnover: Decimal
+
+
+class ArbitrageResolved(Event, frozen=True, kw_only=True):
+    """How an arbitrage intent ended: ``filled`` (every leg), ``unwound``, ``hedged`` or ``halted``."""
+
+    strategy: str
+    arb_id: str
+    outcome: str
+    reason: str = ""
 
 
 LedgerEvent = InstrumentDefined | CashAdjusted | MarkPrice
-SystemEvent = RunStarted | RunFinished | StrategyHalted | StrategyLog | SnapshotSkipped
+SystemEvent = (
+    RunStarted | RunFinished | StrategyHalted | StrategyLog | SnapshotSkipped | Rebalanced | ArbitrageResolved
+)
 
 AnyEvent = MarketEvent | OrderEvent | LedgerEvent | SystemEvent
 

@@ -72,6 +72,8 @@ class InstrumentSpec(msgspec.Struct, frozen=True, kw_only=True):
     multiplier: Decimal = Decimal(1)
     maker_fee_bps: Decimal = Decimal(0)
     taker_fee_bps: Decimal = Decimal(0)
+    #: a tax on the notional of sells, on top of the fee (KRX securities transaction tax)
+    sell_tax_bps: Decimal = Decimal(0)
     tick_scheme: str = "fixed"
 
     @property

@@ -58,6 +58,9 @@ class SingleAssetEngine:
         if ctx.logs:
             self._out.extend(runtime.drain_logs(now))
 
+    def on_time(self, now_ns: int) -> None:
+        """A single-asset strategy acts on each event; the end of an instant needs nothing."""
+
     def drain(self) -> Sequence[Outgoing]:
         if not self._out:
             return ()

@@ -22,6 +22,7 @@ import pytest
 from daemon.journal import HEADER, JournalError, JournalStore
 from engines.events import (
     AnyEvent,
+    ArbitrageResolved,
     Bar,
     CashAdjusted,
     Codec,
@@ -39,6 +40,7 @@ from engines.events import (
     OrderSubmitted,
     OrderType,
     QuoteTick,
+    Rebalanced,
     RunFinished,
     RunStarted,
     Side,
@@ -160,7 +162,16 @@ def every_event_type() -> list[Event]:
         RunFinished(ts_event=t + 16, ts_init=t + 16, run_id="run-1", reason="end of data"),
         StrategyHalted(ts_event=t + 17, ts_init=t + 17, strategy="arb", reason="leg failed", code="VT320"),
         StrategyLog(ts_event=t + 18, ts_init=t + 18, strategy="a", message='crossed ↑ \n"q"'),
-        SnapshotSkipped(ts_event=t + 19, ts_init=t + 19, strategy="arb", spread_ns=51_000_000),
+        SnapshotSkipped(ts_event=t + 19, ts_init=t + 19, strategy="arb", spread_ns=51_000_000, count=3),
+        Rebalanced(
+            ts_event=t + 20,
+            ts_init=t + 20,
+            strategy="pf",
+            weights={"krx:005930": D("0.49"), "krx:000660": D("0.49")},
+            orders=2,
+            turnover=D("0.98"),
+        ),
+        ArbitrageResolved(ts_event=t + 21, ts_init=t + 21, strategy="arb", arb_id="arb-1", outcome="unwound"),
     ]
 
 
