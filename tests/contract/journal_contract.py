@@ -327,7 +327,11 @@ class JournalStoreContract:
     def test_same_events_give_identical_bytes_whatever_the_batching(self, tmp_path: Path) -> None:
         events = every_event_type() + quotes(10)
         images = []
-        for name, sizes in (("whole", [len(events)]), ("ones", [1] * len(events)), ("mixed", [3, 11, 1, len(events) - 15])):
+        for name, sizes in (
+            ("whole", [len(events)]),
+            ("ones", [1] * len(events)),
+            ("mixed", [3, 11, 1, len(events) - 15]),
+        ):
             directory = tmp_path / name
             directory.mkdir()
             store = self.make_store(directory)
