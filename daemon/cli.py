@@ -95,7 +95,19 @@ def build_parser() -> argparse.ArgumentParser:
     p_replay.add_argument(
         "--sample-ms", type=int, default=1000, help="equity sampling for tick data (default 1000 ms)"
     )
-    p_replay.add_argument("--seed", type=int, default=0, help="seed of the strategy's ctx.random")
+    p_replay.add_argument(
+        "--seed", type=int, default=0, help="seed of ctx.random and of injected rejects (default 0)"
+    )
+    p_replay.add_argument(
+        "--reject-prob",
+        type=_decimal,
+        default=None,
+        metavar="P",
+        help="inject venue rejects with probability P",
+    )
+    p_replay.add_argument(
+        "--reject-every", type=int, default=None, metavar="N", help="inject a venue reject every Nth order"
+    )
     p_replay.add_argument("--out", type=Path, default=Path("runs/replay"), help="output directory")
     p_replay.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio", help="event loop")
     p_replay.add_argument("--json", action="store_true", help="print report.json instead of the table")
@@ -189,6 +201,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         cash=args.cash,
         fee_bps=args.fee_bps,
         latency_ns=int(args.latency_ms * 1_000_000),
+        reject_every=args.reject_every,
+        reject_prob=args.reject_prob,
         sample_ns=args.sample_ms * 1_000_000,
         loop=args.loop,
         seed=args.seed,

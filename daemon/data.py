@@ -1300,3 +1300,27 @@ def sources_from_args(
         return load_any(items[0], batch_size=batch_size)
     streams = [read_fixture(p) if Path(p).is_dir() else read_events(p) for p in items]
     return batched(merge(streams), batch_size)
+
+
+def symbols_in(path: str | os.PathLike[str]) -> frozenset[str]:
+    """The symbols a ``--data`` argument holds, read cheaply: a fixture's manifest, a tick or bar
+    file's name, a wide panel's header; only a long daily panel is scanned (its symbol column).
+
+    The replay checks its universe against this before it starts, so a leg or symbol with no data
+    fails fast (VT510) instead of silently never trading.
+    """
+    text = os.fspath(path)
+    if Path(text).is_dir():
+        return frozenset(s.symbol for s in read_manifest(text).streams)
+    src = describe(text)
+    if src.kind == "dailyclose":
+        return frozenset(_panel_symbols(src, _header(src)))
+    if src.kind == "dailyohlcv":
+        return frozenset(event.instrument for event in read_events(text))
+    return frozenset({src.symbol})
+
+
+def _header(src: DataSource) -> list[str]:
+    with _open_text(src.path) as f:
+        line = f.readline()
+    return line.rstrip("\r\n").split(",")

@@ -97,6 +97,8 @@ class ReplayConfig(msgspec.Struct, frozen=True, kw_only=True):
     cash: Decimal = Decimal(100_000)
     fee_bps: Decimal | None = None
     latency_ns: int = 0
+    reject_every: int | None = None
+    reject_prob: Decimal | None = None
     sample_ns: int = DEFAULT_SAMPLE_NS
     loop: str = "asyncio"
     seed: int = 0
@@ -312,6 +314,13 @@ async def _replay(
     spec = loaded.spec
     specs = {symbol: spec_for(symbol) for symbol in spec.universe}
     sources = [data.describe_source(p) for p in cfg.data]
+    available = frozenset().union(*(data.symbols_in(p) for p in cfg.data))
+    missing = [s for s in spec.universe if s not in available]
+    if missing:
+        raise data.DataError(
+            f"no data for {', '.join(missing)} (the data holds {', '.join(sorted(available)) or 'nothing'})",
+            code="VT510",
+        )
     batches = data.sources_from_args(cfg.data)
     first = next(batches, None)
     if first is None:
@@ -432,6 +441,3 @@ def read_journal(path: Path) -> Iterator[AnyEvent]:
     """Every event of a finished journal, in sequence order."""
     with FileJournal(path) as journal:
         yield from journal.read()
-
-
-__all__ = ["ReplayConfig", "ReplayResult", "Sequence", "replay"]

@@ -17,13 +17,16 @@ from itertools import pairwise
 import msgspec
 
 from engines.events import (
+    ArbitrageResolved,
     CashAdjusted,
     Event,
     MarkPrice,
     OrderFilled,
     OrderRejected,
     OrderSubmitted,
+    Rebalanced,
     RunStarted,
+    SnapshotSkipped,
 )
 from engines.ledger import Ledger
 
@@ -76,6 +79,12 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     journal_records: int
     first_ts_ns: int
     last_ts_ns: int
+    #: portfolio strategies: rebalances done and their summed turnover (traded notional / equity)
+    rebalances: int
+    turnover: str
+    #: arbitrage strategies: stale snapshots skipped, and how each intent ended
+    stale_snapshots: int
+    arbitrages: dict[str, int]
 
 
 class _OpenTrip(msgspec.Struct):
@@ -146,6 +155,9 @@ def build(
     pending_sample = False
     first_ts = last_ts = 0
     traded: set[str] = set()
+    rebalances = stale = 0
+    turnover = Decimal(0)
+    outcomes: dict[str, int] = {}
 
     def sample(ts: int) -> None:
         nonlocal peak
@@ -181,6 +193,13 @@ def build(
                 orders += 1
             case OrderRejected():
                 rejected += 1
+            case Rebalanced():
+                rebalances += 1
+                turnover += event.turnover
+            case SnapshotSkipped():
+                stale += event.count
+            case ArbitrageResolved():
+                outcomes[event.outcome] = outcomes.get(event.outcome, 0) + 1
             case MarkPrice():
                 pending_sample = True
             case _:
@@ -217,6 +236,10 @@ def build(
         journal_records=records,
         first_ts_ns=first_ts,
         last_ts_ns=last_ts,
+        rebalances=rebalances,
+        turnover=_ratio(turnover),
+        stale_snapshots=stale,
+        arbitrages=dict(sorted(outcomes.items())),
     )
     return report, curve, trips.trips
 

@@ -224,6 +224,11 @@ ERROR_CODES: Final[dict[str, ErrorCode]] = {
         "Import the fixture again from its source files (daemon.data.import_files); "
         "never edit manifest.json or events.vtm by hand.",
     ),
+    "VT510": ErrorCode(
+        "no data for a symbol of the universe",
+        "Give --data that holds every symbol the strategy trades (every arbitrage leg), "
+        "or change the universe parameter.",
+    ),
     # ── journal (6xx) ──
     "VT600": ErrorCode(
         "not a journal file",

@@ -159,3 +159,21 @@ def test_truncated_or_non_gzip_file_has_no_traceback(tmp_path: Path, payload: by
     assert code in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_a_universe_symbol_without_data_fails_fast(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc = replay(tmp_path, "--param", "symbol=krx:000660")
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert "VT510" in err and "krx:000660" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_report_has_the_portfolio_and_arbitrage_keys_for_every_type(tmp_path: Path) -> None:
+    assert replay(tmp_path, "--quiet") == 0
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["rebalances"] == 0
+    assert report["stale_snapshots"] == 0
+    assert report["arbitrages"] == {}
