@@ -127,7 +127,13 @@ class Session:
         self.orders = Orders()
         self.currency = specs[spec.universe[0]].quote
         self.venue = SimVenue(
-            specs, self.ledger, fee_bps=cfg.fee_bps, latency_ns=cfg.latency_ns, seed=cfg.seed
+            specs,
+            self.ledger,
+            fee_bps=cfg.fee_bps,
+            latency_ns=cfg.latency_ns,
+            seed=cfg.seed,
+            reject_every=cfg.reject_every,
+            reject_prob=cfg.reject_prob,
         )
         self.engine: Engine = _make_engine(loaded, self.ledger, self.orders, self.currency, cfg.seed)
         self.sample_ns = cfg.sample_ns

@@ -177,3 +177,10 @@ def test_report_has_the_portfolio_and_arbitrage_keys_for_every_type(tmp_path: Pa
     assert report["rebalances"] == 0
     assert report["stale_snapshots"] == 0
     assert report["arbitrages"] == {}
+
+
+def test_injected_rejects_reach_the_venue(tmp_path: Path) -> None:
+    assert replay(tmp_path, "--quiet", "--reject-every", "2") == 0
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["rejected_orders"] > 0
+    assert report["rejected_orders"] == report["orders"] - report["fills"]
