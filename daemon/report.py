@@ -153,6 +153,7 @@ def build(
     initial: Decimal | None = None
     peak = Decimal(0)
     pending_sample = False
+    pending_ts = 0
     first_ts = last_ts = 0
     traded: set[str] = set()
     rebalances = stale = 0
@@ -169,8 +170,9 @@ def build(
 
     for event in events:
         records += 1
-        if pending_sample and not isinstance(event, MarkPrice):
-            sample(last_ts)
+        # an instant with marks is sampled once every fact stamped at or before it is folded
+        if pending_sample and event.ts_event > pending_ts:
+            sample(pending_ts)
             pending_sample = False
         if first_ts == 0:
             first_ts = event.ts_event
@@ -201,14 +203,14 @@ def build(
             case ArbitrageResolved():
                 outcomes[event.outcome] = outcomes.get(event.outcome, 0) + 1
             case MarkPrice():
-                pending_sample = True
+                pending_sample, pending_ts = True, event.ts_event
             case _:
                 pass
         if isinstance(event, CashAdjusted | OrderFilled):
             cash = ledger.cash(currency)
             min_cash = cash if min_cash is None else min(min_cash, cash)
     if pending_sample:
-        sample(last_ts)
+        sample(pending_ts)
 
     start = initial if initial is not None else Decimal(0)
     final = ledger.equity(currency)

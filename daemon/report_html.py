@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from collections.abc import Sequence
 from decimal import Decimal
@@ -29,7 +30,14 @@ def _polyline(values: Sequence[Decimal], *, invert: bool = False) -> tuple[str, 
     return " ".join(points), lo, hi
 
 
-def _chart(title: str, values: Sequence[Decimal], colour: str, *, invert: bool = False) -> str:
+def _when(ts_ns: int) -> str:
+    """Exchange time as a UTC ISO timestamp, to the second (the journal keeps the nanoseconds)."""
+    return dt.datetime.fromtimestamp(ts_ns // 1_000_000_000, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _chart(
+    title: str, values: Sequence[Decimal], colour: str, span: tuple[str, str], *, invert: bool = False
+) -> str:
     points, lo, hi = _polyline(values, invert=invert)
     top, bottom = (lo, hi) if invert else (hi, lo)
     label = html.escape(title)
@@ -38,6 +46,8 @@ def _chart(title: str, values: Sequence[Decimal], colour: str, *, invert: bool =
 <rect x="{PAD}" y="{PAD}" width="{WIDTH - 2 * PAD}" height="{HEIGHT - 2 * PAD}" fill="#fafafa" stroke="#ccc"/>
 <text x="4" y="{PAD}" font-size="11">{top:.6g}</text>
 <text x="4" y="{HEIGHT - PAD}" font-size="11">{bottom:.6g}</text>
+<text x="{PAD}" y="{HEIGHT - PAD + 16}" font-size="11">{span[0]}</text>
+<text x="{WIDTH - PAD}" y="{HEIGHT - PAD + 16}" font-size="11" text-anchor="end">{span[1]}</text>
 <polyline fill="none" stroke="{colour}" stroke-width="1.5" points="{points}"/>
 </svg></figure>"""
 
@@ -68,15 +78,16 @@ def render(report: Report, curve: Sequence[EquityPoint], trips: Sequence[RoundTr
     )
     more = f"<p>{len(trips) - 500} more in trades.csv</p>" if len(trips) > 500 else ""
     title = html.escape(f"{report.strategy} ({report.strategy_type})")
+    span = (_when(curve[0].ts_ns), _when(curve[-1].ts_ns)) if curve else ("", "")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>VibeTrading report: {title}</title>
 <style>body{{font:14px system-ui,sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse}}
 th,td{{border:1px solid #ddd;padding:3px 8px;text-align:left}}figure{{margin:1em 0}}</style></head>
 <body><h1>Replay report: {title}</h1>
-{_chart(f"Equity ({report.currency})", [p.equity for p in curve], "#1f6feb")}
-{_chart("Drawdown", [p.drawdown for p in curve], "#cf222e", invert=True)}
+{_chart(f"Equity ({report.currency})", [p.equity for p in curve], "#1f6feb", span)}
+{_chart("Drawdown", [p.drawdown for p in curve], "#cf222e", span, invert=True)}
 <h2>Summary</h2><table>{rows}</table>
-<h2>Round trips</h2><table><tr><th>symbol</th><th>side</th><th>qty</th><th>entry ts</th><th>exit ts</th>
+<h2>Round trips</h2><table><tr><th>symbol</th><th>side</th><th>qty</th><th>entry (UTC)</th><th>exit (UTC)</th>
 <th>entry</th><th>exit</th><th>pnl</th></tr>{trip_rows}</table>{more}
 </body></html>
 """

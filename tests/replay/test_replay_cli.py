@@ -184,3 +184,13 @@ def test_injected_rejects_reach_the_venue(tmp_path: Path) -> None:
     report = json.loads((tmp_path / "run" / "report.json").read_text())
     assert report["rejected_orders"] > 0
     assert report["rejected_orders"] == report["orders"] - report["fills"]
+
+
+def test_bar_replays_sample_equity_at_every_bar(tmp_path: Path) -> None:
+    assert replay(tmp_path, "--quiet") == 0
+    run = tmp_path / "run"
+    rows = (run / "equity.csv").read_text().splitlines()[1:]
+    report = json.loads((run / "report.json").read_text())
+    stamps = [int(row.split(",")[0]) for row in rows]
+    assert len(stamps) == report["events"]  # one bar per instant for a single symbol
+    assert stamps == sorted(set(stamps))
