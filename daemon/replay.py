@@ -32,6 +32,7 @@ from adapters.capabilities import Mode, preflight
 from daemon import data, report, report_html
 from daemon.journal import FileJournal, JournalStore, file_sha256
 from daemon.preflight import LoadedStrategy, load_strategy
+from engines.arbitrage import ArbitrageEngine
 from engines.engine import Outgoing
 from engines.events import (
     AnyEvent,
@@ -58,6 +59,7 @@ from engines.events import (
 from engines.instruments import InstrumentSpec
 from engines.ledger import Ledger
 from engines.orders import Orders
+from engines.portfolio import PortfolioEngine
 from engines.sim import SimVenue
 from engines.single import SingleAssetEngine
 from engines.specs import spec_for
@@ -135,7 +137,9 @@ class Session:
             reject_every=cfg.reject_every,
             reject_prob=cfg.reject_prob,
         )
-        self.engine: Engine = _make_engine(loaded, self.ledger, self.orders, self.currency, cfg.seed)
+        self.engine: Engine = _make_engine(
+            loaded, ledger=self.ledger, orders=self.orders, currency=self.currency, specs=specs, seed=cfg.seed
+        )
         self.sample_ns = cfg.sample_ns
         self.next_sample = 0
         self.market_events = 0
@@ -277,13 +281,26 @@ def _submitted(cmd: SubmitOrder) -> OrderSubmitted:
     )
 
 
-def _make_engine(loaded: LoadedStrategy, ledger: Ledger, orders: Orders, currency: str, seed: int) -> Engine:
+ENGINES: dict[str, type[SingleAssetEngine] | type[PortfolioEngine] | type[ArbitrageEngine]] = {
+    "single": SingleAssetEngine,
+    "portfolio": PortfolioEngine,
+    "arbitrage": ArbitrageEngine,
+}
+"""The router's last step: the declared type picks its engine; nothing else can."""
+
+
+def _make_engine(
+    loaded: LoadedStrategy,
+    *,
+    ledger: Ledger,
+    orders: Orders,
+    currency: str,
+    specs: dict[str, InstrumentSpec],
+    seed: int,
+) -> Engine:
     spec = loaded.spec
-    if spec.strategy_type == "single":
-        return SingleAssetEngine(spec, ledger, orders, currency=currency, seed=seed)
-    raise data.DataError(  # pragma: no cover - portfolio and arbitrage land with their engines
-        f"{spec.strategy_type} strategies cannot be replayed yet", code="VT131"
-    )
+    engine = ENGINES[spec.strategy_type]
+    return engine(spec, ledger, orders, currency=currency, specs=specs, seed=seed)
 
 
 # ── the two coroutines ──────────────────────────────────────────────────────────────────────────
@@ -319,6 +336,13 @@ async def _replay(
 ) -> report.Report:
     spec = loaded.spec
     specs = {symbol: spec_for(symbol) for symbol in spec.universe}
+    if cfg.fee_bps is not None:
+        # one fee for every fill: the specs say so too, so engines that size orders with the
+        # spec's fee (a portfolio's buy phase) size them with the fee the venue will charge
+        specs = {
+            symbol: msgspec.structs.replace(s, maker_fee_bps=cfg.fee_bps, taker_fee_bps=cfg.fee_bps)
+            for symbol, s in specs.items()
+        }
     sources = [data.describe_source(p) for p in cfg.data]
     available = frozenset().union(*(data.symbols_in(p) for p in cfg.data))
     missing = [s for s in spec.universe if s not in available]

@@ -218,8 +218,8 @@ def build(
         strategy=strategy,
         strategy_type=strategy_type,
         currency=currency,
-        initial_equity=str(start),
-        final_equity=str(final),
+        initial_equity=_money(start),
+        final_equity=_money(final),
         total_return=_ratio(_CTX.divide(final - start, start) if start else Decimal(0)),
         max_drawdown=_ratio(max((p.drawdown for p in curve), default=Decimal(0))),
         sharpe=_ratio(_sharpe(curve)),
@@ -231,9 +231,9 @@ def build(
         orders=orders,
         rejected_orders=rejected,
         fills=fills,
-        fees=str(ledger.fees(currency)),
+        fees=_money(ledger.fees(currency)),
         events=market_events,
-        min_cash=str(min_cash if min_cash is not None else Decimal(0)),
+        min_cash=_money(min_cash if min_cash is not None else Decimal(0)),
         journal_sha256=journal_sha256,
         journal_records=records,
         first_ts_ns=first_ts,
@@ -247,7 +247,12 @@ def build(
 
 
 def _ratio(value: Decimal) -> str:
-    return str(value.quantize(RATIO_PLACES, context=_CTX))
+    return format(value.quantize(RATIO_PLACES, context=_CTX), "f")
+
+
+def _money(value: Decimal) -> str:
+    """Exact, in plain notation, without the trailing zeros that exact arithmetic accumulates."""
+    return format(value.normalize(_CTX), "f") if value else "0"
 
 
 def _sharpe(curve: list[EquityPoint]) -> Decimal:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import ClassVar, Final, Generic, Protocol, TypeVar
+from typing import Annotated, ClassVar, Final, Generic, Literal, Protocol, TypeVar
 
 import msgspec
 
@@ -275,9 +275,14 @@ class SingleAssetStrategy(Strategy[P]):
 class PortfolioStrategy(Strategy[P]):
     """Holds target weights over a universe of 2 to 500 symbols (parameter ``universe``).
 
-    ``rebalance`` is called at each scheduled time (parameter ``schedule``: daily, weekly, monthly) with
-    the latest bar of every symbol; it returns weights that must be finite, within
-    ``[min_weight, max_weight]`` and sum to at most 1. Shorting needs ``allow_short = True``.
+    ``rebalance`` is called at each scheduled time with the latest bar of every symbol; it returns
+    weights that must be finite, within ``[min_weight, max_weight]`` and sum to at most 1 (symbols
+    left out get 0), or None to skip this rebalance. Shorting needs ``allow_short = True``.
+
+    Settings, read from a parameter of that name, else a class attribute (docs/portfolio.md):
+    ``schedule`` (daily, weekly, monthly or on_demand; default monthly), ``cash_buffer`` (the share
+    of equity kept in cash; default 0) and ``drift_threshold`` (skip a symbol whose weight is this
+    close to its target; default 0).
     """
 
     type = "portfolio"
@@ -289,17 +294,33 @@ class PortfolioStrategy(Strategy[P]):
     max_weight: ClassVar[Decimal] = Decimal(1)
     allow_short: ClassVar[bool] = False
 
-    def rebalance(self, ctx: Context, bars: Mapping[str, Bar]) -> Weights:
+    def rebalance(self, ctx: Context, bars: Mapping[str, Bar]) -> Weights | None:
         """Target weights. The base holds cash; the router refuses a class that does not override it."""
         return {}
 
 
 class ArbitrageParams(Params, frozen=True, kw_only=True):
-    """Parameters every arbitrage has: its legs, the alignment window and the leg-failure policy."""
+    """Parameters every arbitrage has: its legs, the alignment window and the leg-failure policy.
+
+    How the engine works them is in docs/arbitrage.md:
+
+    * ``window_ms``: the latest quotes of all legs must lie within this many milliseconds of each
+      other (exchange time) for a snapshot to be evaluated; 0 asks for equal timestamps.
+    * ``policy``: what a failed leg leads to: ``unwind``, ``hedge`` or ``halt``.
+    * ``next_leg_on``: the next leg is sent once the previous one is ``"filled"`` in full (the
+      default) or ``"accepted"`` by the venue.
+    * ``hedge_retries``: under ``hedge``, how many market-order retries a failed leg gets before
+      the arbitrage falls back to unwinding.
+    * ``leg_timeout_ms``: how long (exchange time) an order of the arbitrage may work before the
+      engine cancels it; the leg has then failed and the policy applies.
+    """
 
     legs: str
     window_ms: int = 50
     policy: LegPolicy = LegPolicy.UNWIND
+    next_leg_on: Literal["accepted", "filled"] = "filled"
+    hedge_retries: Annotated[int, Bounds(ge=0, le=10)] = 2
+    leg_timeout_ms: Annotated[int, Bounds(ge=1)] = 5_000
 
 
 AP = TypeVar("AP", bound=ArbitrageParams)

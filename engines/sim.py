@@ -17,7 +17,11 @@ docs/sim.md states every rule with worked numbers; in short:
   when a quote crosses them; IOC and FOK act on the first quote the order sees.
 * **Trades**: resting limits fill at their limit on a trade strictly through them, up to its size;
   with no quotes for the instrument, takers fill at the trade price, up to its size.
-* **Fees** ``bps / 10_000 * notional``, exact or rounded half-even to 1e-18 (inverse contracts).
+* **Fees** ``bps / 10_000 * notional``, exact or rounded half-even to 1e-18 (inverse contracts);
+  sells add the spec's ``sell_tax_bps`` (the KRX securities transaction tax).
+* **KRX rules** (``tick_scheme == "krx"``): banded ticks, daily limits of ±30 % of the previous
+  session's close (``PRICE_LIMIT``), the regular session 09:00-15:30 KST on tick data
+  (``MARKET_CLOSED``).
 * **Rejects** carry a short code (:class:`RejectCode`); injected rejects are deterministic.
 """
 
@@ -58,9 +62,16 @@ from engines.events import (
 )
 from engines.instruments import InstrumentKind, InstrumentSpec
 from engines.ledger import Ledger
-from engines.specs import on_tick_grid, tick_at
+from engines.specs import daily_price_band, on_tick_grid, tick_at
 
-__all__ = ["FEE_QUANTUM", "TRADING_DAY_OFFSET_NS", "RejectCode", "SimVenue", "splitmix64"]
+__all__ = [
+    "FEE_QUANTUM",
+    "KRX_SESSION_NS",
+    "TRADING_DAY_OFFSET_NS",
+    "RejectCode",
+    "SimVenue",
+    "splitmix64",
+]
 
 
 class RejectCode(StrEnum):
@@ -68,11 +79,13 @@ class RejectCode(StrEnum):
 
     DUPLICATE_ORDER_ID = "DUPLICATE_ORDER_ID"
     UNKNOWN_INSTRUMENT = "UNKNOWN_INSTRUMENT"
+    MARKET_CLOSED = "MARKET_CLOSED"
     INVALID_QTY = "INVALID_QTY"
     INVALID_PRICE = "INVALID_PRICE"
     LOT_SIZE = "LOT_SIZE"
     MIN_QTY = "MIN_QTY"
     TICK_SIZE = "TICK_SIZE"
+    PRICE_LIMIT = "PRICE_LIMIT"
     NO_PRICE = "NO_PRICE"
     MIN_NOTIONAL = "MIN_NOTIONAL"
     INSUFFICIENT_CASH = "INSUFFICIENT_CASH"
@@ -116,6 +129,11 @@ TRADING_DAY_OFFSET_NS: Final[Mapping[str, int]] = {
     "us-equities": -5 * _NS_PER_HOUR,  # EST; under EDT the turn is 01:00 local, still no session
 }
 """Offset from UTC of the clock whose midnight ends a DAY order on tick data; other markets: UTC."""
+
+_KST_OFFSET_NS: Final = 9 * _NS_PER_HOUR
+KRX_SESSION_NS: Final = (9 * _NS_PER_HOUR, 15 * _NS_PER_HOUR + 30 * 60 * 10**9)
+"""KRX's regular session, [09:00, 15:30) KST, as ns after local midnight."""
+_EPOCH_WEEKDAY: Final = 3  # 1970-01-01 was a Thursday (Monday = 0)
 
 _IMMEDIATE: Final = (TimeInForce.IOC, TimeInForce.FOK)
 _NOTHING: Final[tuple[OrderEvent, ...]] = ()
@@ -194,6 +212,54 @@ class _Order:
         return self.cmd.trigger_price
 
 
+@dataclass(slots=True)
+class _Tape:
+    """What the KRX rules remember of an instrument's data: the closes of its trading days (KST).
+
+    An event's day is the KST date of its ``ts_event``, or of its open for a bar. The events are
+    kept as they come and priced only when a day turns or an order asks for its band, so that the
+    replay's fast path pays a few integer operations per KRX event. A day's close is the price of
+    its last trade or bar; with no trade that day, of its last quote: the mid, or the one side a
+    quote locked at a limit shows.
+    """
+
+    day: int
+    latest: TradeTick | QuoteTick | Bar  # the latest event of ``day``: bars of a day skip the session
+    trade: TradeTick | Bar | None = None  # the day's last trade or bar
+    quote: QuoteTick | None = None  # the day's last quote
+    base: Decimal | None = None  # the close of the last earlier day with a price
+
+    def close(self) -> Decimal | None:
+        """The close of :attr:`day` so far, else the close of the day before it."""
+        trade = self.trade
+        if trade is not None:
+            price = trade.close if isinstance(trade, Bar) else trade.price
+            if _valid(price):
+                return price
+        quote = self.quote
+        if quote is not None:
+            bid_ok, ask_ok = _valid(quote.bid), _valid(quote.ask)
+            if bid_ok and ask_ok:
+                return _CONTEXT.divide(_CONTEXT.add(quote.bid, quote.ask), 2)
+            if bid_ok or ask_ok:
+                return quote.bid if bid_ok else quote.ask
+        return self.base
+
+    def base_for(self, day: int) -> Decimal | None:
+        """The base price of ``day``: the close of the last day before it the tape has seen."""
+        if day > self.day:
+            return self.close()
+        if day == self.day:
+            return self.base
+        return None  # a day before the data: unknown
+
+    @property
+    def daily(self) -> bool:
+        """Whether the latest event is a bar of one day or more (no session check on those)."""
+        latest = self.latest
+        return isinstance(latest, Bar) and latest.interval_ns >= _NS_PER_DAY
+
+
 class SimVenue:
     """A deterministic venue: the same calls in the same order give the same events, always.
 
@@ -248,6 +314,9 @@ class SimVenue:
         # Market events seen while no order was working, per instrument, latest only: their
         # prices are noted when an order needs them, not on every tick of a quiet replay.
         self._unnoted: dict[str, TradeTick | QuoteTick | Bar] = {}
+        # Instruments under the KRX rules (price limits, session), and the closes of their days.
+        self._krx = frozenset(s for s, spec in self._specs.items() if spec.tick_scheme == "krx")
+        self._tapes: dict[str, _Tape] = {}
 
     # ── commands ──
 
@@ -255,7 +324,7 @@ class SimVenue:
         """Accept (``venue_order_id`` ``SIM-<n>``) or reject the order, stamped at its arrival."""
         with localcontext(_CONTEXT):
             ts = now_ns + self._latency_for(cmd.instrument)
-            refusal = self._check(cmd)
+            refusal = self._check(cmd, ts)
             if refusal is None:
                 refusal = self._injected()
             if refusal is not None:
@@ -320,6 +389,8 @@ class SimVenue:
         Call it before the event reaches any strategy, so that an order placed in reaction to an
         event never fills against that same event.
         """
+        if event.instrument in self._krx:
+            self._record_day(event)
         if not self._working:  # the common case in a replay: nothing to match
             self._unnoted[event.instrument] = event
             if type(event) is QuoteTick:
@@ -343,6 +414,26 @@ class SimVenue:
             pending, self._unnoted = self._unnoted, {}
             for event in pending.values():
                 self._note_prices(event)
+
+    def _record_day(self, event: TradeTick | QuoteTick | Bar) -> None:
+        """Keep the events that give the closes of a KRX instrument's days (see :class:`_Tape`)."""
+        if type(event) is Bar:
+            day = (event.ts_event - event.interval_ns + _KST_OFFSET_NS) // _NS_PER_DAY
+        else:
+            day = (event.ts_event + _KST_OFFSET_NS) // _NS_PER_DAY
+        tape = self._tapes.get(event.instrument)
+        if tape is None:
+            tape = self._tapes[event.instrument] = _Tape(day, event)
+        elif tape.day != day:
+            if day < tape.day:  # older than what was seen: it cannot change a close any more
+                return
+            tape.base = tape.close()
+            tape.day, tape.trade, tape.quote = day, None, None
+        tape.latest = event
+        if isinstance(event, QuoteTick):
+            tape.quote = event
+        else:
+            tape.trade = event
 
     def _note_prices(self, event: TradeTick | QuoteTick | Bar) -> None:
         """Remember the touch (or the last price) that market orders are checked against."""
@@ -564,7 +655,7 @@ class SimVenue:
     def _fill(self, o: _Order, qty: Decimal, px: Decimal, liquidity: Liquidity, ts: int) -> OrderFilled:
         o.filled += qty
         self._trades += 1
-        fee, currency = self._fee(o.spec, qty, px, liquidity)
+        fee, currency = self._fee(o.spec, qty, px, liquidity, o.cmd.side)
         if o.remaining == 0:
             self._close(o, "filled")
         return OrderFilled(
@@ -583,13 +674,19 @@ class SimVenue:
         )
 
     def _fee(
-        self, spec: InstrumentSpec, qty: Decimal, px: Decimal, liquidity: Liquidity
+        self, spec: InstrumentSpec, qty: Decimal, px: Decimal, liquidity: Liquidity, side: Side
     ) -> tuple[Decimal, str]:
-        """``bps / 10_000 * notional`` and its currency (see the module docstring)."""
+        """``bps / 10_000 * notional`` and its currency (see the module docstring).
+
+        ``bps`` is the commission (the maker or taker rate, or ``fee_bps``), plus on a sell the
+        spec's ``sell_tax_bps``: ``fee_bps`` replaces the commission, never the tax.
+        """
         if self._fee_bps is not None:
             bps = self._fee_bps
         else:
             bps = spec.maker_fee_bps if liquidity is Liquidity.MAKER else spec.taker_fee_bps
+        if side is Side.SELL and spec.sell_tax_bps:
+            bps += spec.sell_tax_bps
         if spec.kind is InstrumentKind.INVERSE:
             return _divide(qty * spec.multiplier * bps, px * _BPS), spec.settle
         return _divide(qty * px * spec.multiplier * bps, _BPS), spec.quote
@@ -635,14 +732,21 @@ class SimVenue:
         refs = self._ask_ref if cmd.side is Side.BUY else self._bid_ref
         return refs.get(cmd.instrument)
 
-    def _check(self, cmd: SubmitOrder) -> tuple[RejectCode, str] | None:
-        """The first rule the order breaks, as (code, reason); None when it passes them all."""
+    def _check(self, cmd: SubmitOrder, ts: int) -> tuple[RejectCode, str] | None:
+        """The first rule the order arriving at ``ts`` breaks, as (code, reason); None if none."""
         cid = cmd.client_order_id
         if cid in self._working or cid in self._closed:
             return RejectCode.DUPLICATE_ORDER_ID, f"client order id {cid!r} already used"
         spec = self._specs.get(cmd.instrument)
         if spec is None:
             return RejectCode.UNKNOWN_INSTRUMENT, f"{cmd.instrument} is not traded on this venue"
+        krx = cmd.instrument in self._krx
+        if krx and self._krx_closed(cmd.instrument, ts):
+            return (
+                RejectCode.MARKET_CLOSED,
+                f"{cmd.instrument}: the order arrives outside the regular session"
+                " (09:00-15:30 KST, Monday to Friday)",
+            )
         qty = cmd.quantity
         if not _valid(qty):
             return RejectCode.INVALID_QTY, f"quantity {qty} is not positive"
@@ -663,6 +767,10 @@ class SimVenue:
             if not on_tick_grid(spec, value):
                 tick = tick_at(spec, value)
                 return RejectCode.TICK_SIZE, f"{what} {value} is not a multiple of the tick {tick}"
+        if krx and wanted:
+            refusal = self._check_price_limits(cmd.instrument, spec, ts, wanted)
+            if refusal is not None:
+                return refusal
         px = self._check_price(cmd)
         if px is None:
             return RejectCode.NO_PRICE, f"no price yet for {cmd.instrument} to value a market order"
@@ -683,6 +791,43 @@ class SimVenue:
                 return (
                     RejectCode.REDUCE_ONLY,
                     f"reduce-only {cmd.side} of {qty} would not reduce the position of {pos}",
+                )
+        return None
+
+    def _krx_closed(self, instrument: str, ts: int) -> bool:
+        """Whether ``ts`` is outside KRX's regular session; never on daily bars (see docs/sim.md)."""
+        tape = self._tapes.get(instrument)
+        if tape is not None and tape.daily:
+            return False
+        local = ts + _KST_OFFSET_NS
+        weekday = (local // _NS_PER_DAY + _EPOCH_WEEKDAY) % 7
+        opens, closes = KRX_SESSION_NS
+        return weekday >= 5 or not opens <= local % _NS_PER_DAY < closes
+
+    def _check_price_limits(
+        self,
+        instrument: str,
+        spec: InstrumentSpec,
+        ts: int,
+        wanted: list[tuple[str, Decimal | None]],
+    ) -> tuple[RejectCode, str] | None:
+        """Limit and stop prices within the daily band of the day the order arrives on.
+
+        No band is known before the venue has seen a price of an earlier day.
+        """
+        tape = self._tapes.get(instrument)
+        base = None if tape is None else tape.base_for((ts + _KST_OFFSET_NS) // _NS_PER_DAY)
+        band = None if base is None else daily_price_band(spec, base)
+        if band is None:
+            return None
+        low, high = band
+        for what, value in wanted:
+            assert value is not None
+            if not low <= value <= high:
+                return (
+                    RejectCode.PRICE_LIMIT,
+                    f"{what} {value} is outside the daily price limits [{low}, {high}]"
+                    f" (±30% of the previous close {base})",
                 )
         return None
 

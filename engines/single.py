@@ -8,11 +8,12 @@ and what is held plus what is still working.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from engines.contract import check_single
 from engines.engine import OrderIds, Outgoing, StrategyRuntime, open_quantity
 from engines.events import Bar, Event, QuoteTick, Side, SubmitOrder, TradeTick
+from engines.instruments import InstrumentSpec
 from engines.ledger import Ledger
 from engines.orders import Orders
 from engines.router import StrategySpec
@@ -21,8 +22,17 @@ from engines.sdk import OrderIntent, TargetPosition
 
 class SingleAssetEngine:
     def __init__(
-        self, spec: StrategySpec, ledger: Ledger, orders: Orders, *, currency: str, seed: int = 0
+        self,
+        spec: StrategySpec,
+        ledger: Ledger,
+        orders: Orders,
+        *,
+        currency: str,
+        specs: Mapping[str, InstrumentSpec] | None = None,
+        seed: int = 0,
     ) -> None:
+        # ``specs`` keeps the constructor the same for all three engines; one symbol needs none
+        del specs
         if spec.strategy_type != "single":
             raise ValueError(f"SingleAssetEngine runs single strategies, not {spec.strategy_type}")
         self.runtime = StrategyRuntime(spec, ledger, currency, seed)

@@ -4,7 +4,8 @@ For any stream: an order's fills never add up to more than its quantity, ``cum_q
 strictly with each fill and equals the sum of the fills, every fill price is the touch of the quote
 being matched (ask for buys, bid for sells) or the order's limit, buys never pay above their limit
 and sells never receive below it, the events fold into ``Orders`` without an OrderStateError, and
-the same inputs give the same events.
+the same inputs give the same events. On KRX daily bars that stay inside their price limits, no
+fill leaves the band, ``PRICE_LIMIT`` rejects exactly the prices outside it, and sells pay the tax.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engines.events import (
+    Bar,
+    CashAdjusted,
+    InstrumentDefined,
     OrderAccepted,
     OrderEvent,
     OrderFilled,
@@ -31,6 +35,7 @@ from engines.instruments import InstrumentKind, InstrumentSpec
 from engines.ledger import Ledger
 from engines.orders import Orders
 from engines.sim import SimVenue
+from engines.specs import daily_price_band, round_to_tick, spec_for
 
 SYMBOL = "test:PERP"
 SPEC = InstrumentSpec(
@@ -198,3 +203,139 @@ def test_events_fold_into_orders_and_replay_identically(
         o = orders.get(f"o{i}")
         assert o is not None
         assert o.filled_qty <= plan.qty
+
+
+# ── KRX: daily bars inside their price limits ───────────────────────────────────────────────────
+
+KRX_SYMBOL = "krx:005930"
+KRX_SPEC = spec_for(KRX_SYMBOL)  # commission 1.5 bps both ways, sell tax 20 bps
+DAY_NS = 86_400 * 10**9
+FIRST_DAY = 19_702  # Monday 2023-12-11
+
+# per day: open, high, low, close as per mille moves from the previous close (clamped to the band)
+days_st = st.lists(
+    st.tuples(*(st.integers(-320, 320) for _ in range(4))),
+    min_size=2,
+    max_size=15,
+)
+
+
+@dataclass(frozen=True)
+class KrxPlan:
+    step: int
+    side: Side
+    order_type: OrderType
+    qty: int
+    move: int  # per mille from the last close, may fall outside the ±30 % band
+    tif: TimeInForce
+
+
+krx_plans_st = st.lists(
+    st.builds(
+        KrxPlan,
+        step=st.integers(0, 14),
+        side=st.sampled_from(list(Side)),
+        order_type=st.sampled_from(list(OrderType)),
+        qty=st.integers(1, 5),
+        move=st.integers(-350, 350),
+        tif=st.sampled_from([TimeInForce.GTC, TimeInForce.DAY, TimeInForce.IOC]),
+    ),
+    max_size=12,
+)
+
+
+def _clamp(x: Decimal, low: Decimal, high: Decimal) -> Decimal:
+    return min(max(x, low), high)
+
+
+def _moved(close: Decimal, move: int) -> Decimal:
+    return (close * (1000 + move) / 1000).quantize(Decimal(1))
+
+
+@settings(max_examples=150, deadline=None)
+@given(days=days_st, plans=krx_plans_st)
+def test_krx_fills_stay_in_the_band_and_sells_pay_the_tax(
+    days: list[tuple[int, int, int, int]], plans: list[KrxPlan]
+) -> None:
+    """Bars within their ±30 % band: no fill outside it, PRICE_LIMIT exactly for prices outside
+    it, fee = notional × (1.5 bps, + 20 bps on sells)."""
+    ledger = Ledger()
+    ledger.apply(InstrumentDefined(ts_event=0, ts_init=0, spec=KRX_SPEC))
+    ledger.apply(CashAdjusted(ts_event=0, ts_init=0, currency="KRW", amount=Decimal(10**10), reason="p"))
+    ledger.apply(
+        OrderFilled(
+            ts_event=0,
+            ts_init=0,
+            client_order_id="seed",
+            instrument=KRX_SYMBOL,
+            side=Side.BUY,
+            trade_id="seed",
+            last_qty=Decimal(1000),
+            last_px=Decimal(50_000),
+            cum_qty=Decimal(1000),
+            fee=Decimal(0),
+            fee_currency="",
+        )
+    )
+    v = SimVenue({KRX_SYMBOL: KRX_SPEC}, ledger)
+
+    def fold(events: list[OrderEvent]) -> list[OrderEvent]:
+        for e in events:
+            ledger.apply(e)
+        return events
+
+    close = Decimal(50_000)
+    commands: dict[str, SubmitOrder] = {}
+    for step, moves in enumerate(days):
+        band = daily_price_band(KRX_SPEC, close)
+        assert band is not None
+        low, high = band
+        o, h, lo, c = (_clamp(_moved(close, m), low, high) for m in moves)
+        bar = Bar(
+            ts_event=(FIRST_DAY + step + 1) * DAY_NS,
+            ts_init=(FIRST_DAY + step + 1) * DAY_NS,
+            instrument=KRX_SYMBOL,
+            open=o,
+            high=max(o, h, lo, c),
+            low=min(o, h, lo, c),
+            close=c,
+            volume=Decimal(1),
+            interval_ns=DAY_NS,
+        )
+        for e in fold(list(v.on_market(bar))):
+            if not isinstance(e, OrderFilled):
+                continue
+            # the bar's band is the one of its day: from the previous close
+            assert low <= e.last_px <= high, (e, band)
+            rate = KRX_SPEC.taker_fee_bps + (KRX_SPEC.sell_tax_bps if e.side is Side.SELL else 0)
+            assert e.fee == e.last_qty * e.last_px * rate / 10_000
+            assert (e.last_qty % 1, e.fee_currency) == (0, "KRW")
+        close = bar.close
+        next_low, next_high = daily_price_band(KRX_SPEC, close) or (Decimal(0), Decimal(0))
+        for i, plan in enumerate(plans):
+            if plan.step != step:
+                continue
+            cid = f"k{i}"
+            px = round_to_tick(KRX_SPEC, _moved(close, plan.move), plan.side)
+            limit = plan.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+            stop = plan.order_type in (OrderType.STOP, OrderType.STOP_LIMIT)
+            cmd = SubmitOrder(
+                ts_event=0,
+                ts_init=0,
+                strategy="p",
+                client_order_id=cid,
+                instrument=KRX_SYMBOL,
+                side=plan.side,
+                order_type=plan.order_type,
+                quantity=Decimal(plan.qty),
+                price=px if limit else None,
+                trigger_price=px if stop else None,
+                time_in_force=plan.tif,
+            )
+            commands[cid] = cmd
+            (answer,) = fold(v.submit(cmd, bar.ts_event))
+            outside = not next_low <= px <= next_high
+            if isinstance(answer, OrderRejected):
+                assert (answer.code == "PRICE_LIMIT") == (outside and (limit or stop)), answer
+            else:
+                assert not (outside and (limit or stop)), (cmd, next_low, next_high)

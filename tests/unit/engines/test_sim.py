@@ -2,13 +2,15 @@
 
 Every number is computed by hand in the comments. Fee rates used below, from engines/specs.py:
 binance-spot:BTCUSDT 10/10 bps, binance-usdm:BTCUSDT 2/5 bps, ftx:BTC-PERP 2/7 bps,
-binance-coinm:BTCUSD-PERP 2/5 bps (maker/taker).
+binance-coinm:BTCUSD-PERP and ETHUSD-PERP 2/5 bps (maker/taker). The KRX rules have their own
+file, test_krx_rules.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from decimal import Decimal as D
+from pathlib import Path
 
 import pytest
 
@@ -44,13 +46,16 @@ from engines.specs import (
     DEFAULT_SPECS,
     UnknownInstrumentError,
     krx_tick,
+    list_specs,
     on_tick_grid,
     spec_for,
+    spec_table,
 )
 
 SPOT = "binance-spot:BTCUSDT"
 USDM = "binance-usdm:BTCUSDT"
 COINM = "binance-coinm:BTCUSD-PERP"
+COINM_ETH = "binance-coinm:ETHUSD-PERP"
 FTX = "ftx:BTC-PERP"
 SAMSUNG = "krx:005930"
 MIN = 60 * 10**9  # one-minute bars
@@ -140,7 +145,7 @@ def bar(
 
 def account(cash: dict[str, str] | None = None, *symbols: str) -> Ledger:
     ledger = Ledger()
-    for symbol in symbols or (SPOT, USDM, COINM, FTX, SAMSUNG):
+    for symbol in symbols or (SPOT, USDM, COINM, COINM_ETH, FTX, SAMSUNG):
         ledger.apply(InstrumentDefined(ts_event=0, ts_init=0, spec=spec_for(symbol)))
     for currency, amount in (cash or {"USDT": "1000000"}).items():
         ledger.apply(CashAdjusted(ts_event=0, ts_init=0, currency=currency, amount=D(amount), reason="t"))
@@ -167,7 +172,7 @@ def hold(ledger: Ledger, symbol: str, qty: str, px: str) -> None:
 
 
 def venue(ledger: Ledger | None = None, **kwargs: object) -> SimVenue:
-    specs = {s: spec_for(s) for s in (SPOT, USDM, COINM, FTX, SAMSUNG)}
+    specs = {s: spec_for(s) for s in (SPOT, USDM, COINM, COINM_ETH, FTX, SAMSUNG)}
     extra = kwargs.pop("specs", None)
     if isinstance(extra, dict):
         specs.update(extra)
@@ -281,6 +286,41 @@ def test_coinm_alias_keeps_the_name_asked_for() -> None:
     assert alias.symbol == "binance-coinm:BTCUSD_PERP"
     assert alias.multiplier == D(100)
     assert DEFAULT_SPECS[COINM].symbol == COINM
+    eth = spec_for("binance-coinm:ETHUSD_PERP")
+    assert (eth.symbol, eth.multiplier, eth.settle) == ("binance-coinm:ETHUSD_PERP", D(10), "ETH")
+
+
+def test_eth_coinm_is_an_inverse_contract_of_10_usd() -> None:
+    eth = spec_for(COINM_ETH)
+    assert (eth.kind, eth.base, eth.quote, eth.settle, eth.multiplier) == (
+        InstrumentKind.INVERSE,
+        "ETH",
+        "USD",
+        "ETH",
+        D(10),
+    )
+    assert (eth.tick_size, eth.lot_size, eth.min_qty, eth.min_notional) == (D("0.01"), D(1), D(1), D(0))
+    assert (eth.maker_fee_bps, eth.taker_fee_bps) == (D(2), D(5))
+
+
+def test_list_specs_has_every_exact_symbol_and_one_example_per_pattern() -> None:
+    rows = list_specs()
+    names = [r.name for r in rows]
+    assert names[: len(DEFAULT_SPECS)] == list(DEFAULT_SPECS)
+    assert names[len(DEFAULT_SPECS) :] == [
+        "bybit-spot:<BASE>USDT",
+        "bybit-linear:<BASE>USDT",
+        "krx:<6 digits>",
+        "us-equities:<ticker>",
+    ]
+    for row in rows:
+        assert row.spec == spec_for(row.spec.symbol)
+    assert dict((r.name, r.aliases) for r in rows)[COINM] == ("binance-coinm:BTCUSD_PERP",)
+
+
+def test_the_spec_table_in_docs_is_the_table_in_code() -> None:
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "sim.md").read_text(encoding="utf-8")
+    assert spec_table() in docs, "regenerate the table in docs/sim.md from engines.specs.spec_table()"
 
 
 @pytest.mark.parametrize(
@@ -701,7 +741,7 @@ def test_day_order_on_ticks_expires_at_the_trading_day_turn() -> None:
 def test_krx_day_order_turns_at_kst_midnight() -> None:
     ledger = account({"KRW": "10000000"})
     v = venue(ledger)
-    start = 19_700 * DAY  # 09:00 KST
+    start = 19_702 * DAY  # Monday 2023-12-11, 09:00 KST (a weekday: the KRX session is open)
     v.on_market(quote(start + HOUR, "71000", "10", "71100", "10", instrument=SAMSUNG))
     accepted(
         v,
@@ -797,6 +837,67 @@ def test_inverse_fee_that_does_not_terminate_is_rounded_to_1e_18() -> None:
     # rounded half-even at the 18th decimal: 0.000016666500001667.
     assert f.fee == D("0.000016666500001667")
     assert f.fee.as_tuple().exponent == FEE_QUANTUM.as_tuple().exponent
+
+
+def test_inverse_fee_uses_the_contract_size_of_the_instrument() -> None:
+    v = venue()
+    v.on_market(quote(1, "1999.99", "1000", "2000.00", "1000", instrument=COINM_ETH))
+    accepted(v, order("e", BUY, "5", instrument=COINM_ETH), 1)
+    (f,) = fills(v.on_market(quote(2, "1999.99", "1000", "2000.00", "1000", instrument=COINM_ETH)))
+    # notional 5 * 10 / 2000 = 0.025 ETH; taker 5 bps -> 0.0000125 ETH.
+    assert (f.last_px, f.fee, f.fee_currency) == (D("2000.00"), D("0.0000125"), "ETH")
+
+
+def test_inverse_maker_sell_fee_is_in_the_settle_currency() -> None:
+    ledger = account()
+    hold(ledger, COINM, "3", "59000.0")
+    v = venue(ledger)
+    v.on_market(quote(1, "59999.9", "1000", "60000.0", "1000", instrument=COINM))
+    accepted(v, order("s", SELL, "3", LIMIT, price="60010.0", instrument=COINM), 1)
+    assert v.on_market(quote(2, "59999.9", "1000", "60000.0", "1000", instrument=COINM)) == []  # rests
+    (f,) = fills(v.on_market(quote(3, "60010.5", "1000", "60010.6", "1000", instrument=COINM)))
+    # 3 * 100 / 60010 = 0.004999166805532411... BTC; maker 2 bps -> 0.00000099983336110648...
+    # rounded half-even to 18 decimals.
+    assert (f.liquidity, f.fee_currency) == (Liquidity.MAKER, "BTC")
+    assert f.fee == D("0.000000999833361106")
+
+
+def test_inverse_round_trip_books_fees_and_pnl_in_the_settle_currency() -> None:
+    h = Harness(account({"BTC": "1"}, COINM))
+    h.market(quote(1, "49999.9", "1000", "50000.0", "1000", instrument=COINM))
+    h.submit(order("b", BUY, "10", instrument=COINM), 1)
+    h.market(quote(2, "49999.9", "1000", "50000.0", "1000", instrument=COINM))
+    h.submit(order("s", SELL, "10", instrument=COINM), 3)
+    h.market(quote(4, "55000.0", "1000", "55000.1", "1000", instrument=COINM))
+    # buy 10 @ 50,000.0: fee 10 * 100 / 50000 * 5 / 10000 = 0.00001 BTC.
+    # sell 10 @ 55,000.0: fee 1000 / 55000 * 0.0005 = 0.00000909090909090909... -> 1e-18.
+    # PnL 10 * 100 * (1/50000 - 1/55000) = 0.02 - 0.018181818181818181818... BTC.
+    fee_sell = D("0.000009090909090909")
+    pnl = D("0.02") - D("0.018181818181818182")
+    assert h.ledger.fees("BTC") == D("0.00001") + fee_sell
+    assert h.ledger.position(COINM).realized_pnl == pnl
+    assert h.ledger.cash("BTC") == D(1) + pnl - D("0.00001") - fee_sell
+    assert h.ledger.cash("USD") == 0  # no notional moves in the quote currency
+
+
+def test_inverse_min_notional_is_counted_in_contracts_value() -> None:
+    limited = InstrumentSpec(
+        symbol="test:INV",
+        kind=InstrumentKind.INVERSE,
+        base="ETH",
+        quote="USD",
+        settle="ETH",
+        tick_size=D("0.01"),
+        lot_size=D(1),
+        multiplier=D(10),
+        min_notional=D(100),
+    )
+    v = venue(specs={"test:INV": limited})
+    # 9 contracts of 10 USD = 90 USD < 100, whatever the price; 10 contracts = 100 USD passes.
+    assert rejected(v, order("a", BUY, "9", LIMIT, price="2000.00", instrument="test:INV")).code == (
+        "MIN_NOTIONAL"
+    )
+    accepted(v, order("b", BUY, "10", LIMIT, price="2000.00", instrument="test:INV"), 1)
 
 
 def test_fee_bps_overrides_maker_and_taker() -> None:
