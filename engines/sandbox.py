@@ -563,6 +563,11 @@ def _fold(tree: ast.AST, ints: dict[int, int], lens: dict[int, int]) -> None:
             lens[id(node)] = length
 
 
+#: Forbidden names a class body may still assign: the SDK's declaration attribute ``type`` among
+#: them. Reading them stays refused everywhere, so the builtin is never reached through them.
+_CLASS_ATTRIBUTE_NAMES: Final = frozenset({"type"})
+
+
 @dataclass(frozen=True, slots=True)
 class _Ctx:
     """Where the walk is: the location to report and what kind of code encloses the node."""
@@ -744,6 +749,8 @@ class _Checker:
             if _is_dunder(name):
                 self._refuse_name(name, ctx)
             return
+        if ctx.in_class and name in _CLASS_ATTRIBUTE_NAMES:
+            return  # `type = "single"` in a class body names an attribute, not the builtin
         self._check_name(name, ctx, binding=True)
 
     def _check_name(self, name: str, ctx: _Ctx, *, binding: bool) -> None:

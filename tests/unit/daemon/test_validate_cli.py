@@ -30,6 +30,24 @@ def variant(tmp_path: Path, *, strategy_type: str = "single", replace: tuple[str
     return path
 
 
+def test_fourth_type_declared_on_the_class_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = variant(
+        tmp_path,
+        replace=(
+            '    name = "my_strategy_a_single"\n',
+            '    name = "my_strategy_a_single"\n    type = "market_making"\n',
+        ),
+    )
+    rc, result = run(capsys, str(path))
+    assert rc == 1
+    error = result["error"]
+    assert isinstance(error, dict)
+    assert error["code"] == "VT101"
+    assert "market_making" in str(error["message"])
+
+
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, object]]:
     rc = main(["validate", *argv, "--json"])
     out = capsys.readouterr().out

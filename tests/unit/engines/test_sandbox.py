@@ -720,3 +720,24 @@ def test_docs_describe_every_code_module_and_the_security_caveat() -> None:
     for module in ALLOWED_MODULES:
         assert f"`{module}`" in text
     assert "not an OS security boundary" in text
+
+
+def test_a_class_body_may_assign_the_declaration_attribute_type() -> None:
+    source = "class S:\n    type = 'single'\n"
+    namespace = load_module(source, "decl.py", module_name="sandbox_test_decl_type")
+    assert namespace["S"].type == "single"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "class S:\n    type = 'single'\n    t = type\n",
+        "type = 'x'\n",
+        "def f():\n    type = 1\n",
+        "class S:\n    def f(self):\n        return type(self)\n",
+    ],
+)
+def test_the_name_type_stays_refused_outside_a_class_body_assignment(source: str) -> None:
+    with pytest.raises(SandboxViolation) as exc:
+        load_module(source, "decl.py", module_name="sandbox_test_decl_type2")
+    assert exc.value.code == "VT202"
