@@ -28,8 +28,11 @@ docs/sim.md states every rule with worked numbers; in short:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import (
+    MAX_EMAX,
+    MAX_PREC,
+    MIN_EMIN,
     ROUND_05UP,
     ROUND_HALF_EVEN,
     Context,
@@ -111,6 +114,18 @@ def _context(rounding: str) -> Context:
 _CONTEXT: Final = _context(ROUND_HALF_EVEN)
 # Divide under ROUND_05UP with digits to spare, then quantize half-even: correctly rounded.
 _DIVISION_CONTEXT: Final = _context(ROUND_05UP)
+# The running sums of what working orders hold (see _Held): sums and differences of finite
+# Decimals never round under it.
+_EXACT: Final = Context(
+    prec=MAX_PREC,
+    rounding=ROUND_HALF_EVEN,
+    Emin=MIN_EMIN,
+    Emax=MAX_EMAX,
+    capitals=1,
+    clamp=0,
+    flags=[],
+    traps=[InvalidOperation, DivisionByZero, Overflow],
+)
 
 FEE_QUANTUM: Final = Decimal("1e-18")
 """A fee whose exact value does not terminate (inverse contracts) is rounded half-even to this."""
@@ -176,6 +191,62 @@ def _divide(dividend: Decimal, divisor: Decimal) -> Decimal:
 
 
 @dataclass(slots=True)
+class _Held:
+    """The running sum of what the working orders of one group hold: the cash (with the fee
+    reservation) of the cash-settled buys of one quote currency, or the quantity of the sells of
+    one instrument.
+
+    :meth:`value` is ``sum(terms, Decimal(0))`` under ``_CONTEXT`` exactly as a scan of the working
+    orders computes it, digits and exponent alike: the exact sum of the terms, carried at the
+    exponent such a sum has, ``min(0, exponents of the terms)``. ``total`` is the exact sum of the
+    regular terms (finite and not signed), ``exponents`` counts them by exponent; ``irregular``
+    counts the other terms, which only a scan can add up as the scan does.
+    """
+
+    total: Decimal = _ZERO
+    exponents: dict[int, int] = field(default_factory=dict)
+    irregular: int = 0
+
+    def add(self, term: Decimal) -> None:
+        if term.is_finite() and not term.is_signed():
+            exponents = self.exponents
+            exponent = int(term.as_tuple().exponent)
+            exponents[exponent] = exponents.get(exponent, 0) + 1
+            self.total = _EXACT.add(self.total, term)
+        else:
+            self.irregular += 1
+
+    def remove(self, term: Decimal) -> None:
+        if term.is_finite() and not term.is_signed():
+            exponents = self.exponents
+            exponent = int(term.as_tuple().exponent)
+            left = exponents[exponent] - 1
+            if left:
+                exponents[exponent] = left
+            else:
+                del exponents[exponent]
+            self.total = _EXACT.subtract(self.total, term)
+        else:
+            self.irregular -= 1
+
+    def value(self) -> Decimal | None:
+        """The scan's sum, or None when only a scan can tell what it is.
+
+        With terms that are all finite and not signed, every partial sum of the scan lies between
+        0 and the total and is a multiple of ``10**exponent``: when the total has at most
+        ``_CONTEXT.prec`` digits at that exponent, no step of the scan rounds, and its sum is the
+        exact total at that exponent. Otherwise (more digits, or an irregular term) it is None.
+        """
+        if self.irregular:
+            return None
+        exponent = min(min(self.exponents, default=0), 0)
+        total = self.total
+        if total and total.adjusted() - exponent >= _CONTEXT.prec:
+            return None
+        return total.quantize(Decimal((0, (1,), exponent)), context=_EXACT)
+
+
+@dataclass(slots=True)
 class _Order:
     """A working order, as the venue sees it (mutable: it lives only inside the venue)."""
 
@@ -187,6 +258,11 @@ class _Order:
     filled: Decimal = _ZERO
     triggered: bool = True  # False for a stop order until its stop is hit
     fresh: bool = True  # not yet evaluated against the book since it arrived (or triggered)
+    # What the order holds while it works (see SimVenue._hold): its term in ``group``'s running
+    # sum, and for a buy the factor ``1 + reserve rate`` of that term. No group: it holds nothing.
+    group: _Held | None = None
+    held: Decimal = _ZERO
+    factor: Decimal = _ONE
 
     @property
     def remaining(self) -> Decimal:
@@ -305,6 +381,10 @@ class SimVenue:
 
         self._working: dict[str, _Order] = {}  # in acceptance order: the matching priority
         self._closed: dict[str, str] = {}  # client order id -> final status, for cancel answers
+        # What the working orders hold, kept as they come and go (see _check_account): the cash
+        # of cash-settled buys by quote currency, the quantity of sells by instrument.
+        self._cash_held: dict[str, _Held] = {}
+        self._qty_held: dict[str, _Held] = {}
         self._orders_accepted = 0
         self._trades = 0
         self._passed_checks = 0
@@ -342,7 +422,7 @@ class SimVenue:
                 ]
             spec = self._specs[cmd.instrument]
             self._orders_accepted += 1
-            self._working[cmd.client_order_id] = _Order(
+            order = self._working[cmd.client_order_id] = _Order(
                 cmd=cmd,
                 spec=spec,
                 active_ns=ts,
@@ -350,6 +430,7 @@ class SimVenue:
                 reserve_px=self._check_price(cmd) or _ZERO,
                 triggered=cmd.order_type not in (OrderType.STOP, OrderType.STOP_LIMIT),
             )
+            self._hold(order)
             return [
                 OrderAccepted(
                     ts_event=ts,
@@ -373,8 +454,7 @@ class SimVenue:
             else:
                 reason = "unknown order"
             return [OrderCancelRejected(ts_event=ts, ts_init=ts, client_order_id=cid, reason=reason)]
-        del self._working[cid]
-        self._closed[cid] = "canceled"
+        self._close(order, "canceled")
         return [OrderCanceled(ts_event=ts, ts_init=ts, client_order_id=cid, reason="canceled")]
 
     def open_orders(self) -> list[str]:
@@ -658,6 +738,10 @@ class SimVenue:
         fee, currency = self._fee(o.spec, qty, px, liquidity, o.cmd.side)
         if o.remaining == 0:
             self._close(o, "filled")
+        elif o.group is not None:
+            o.group.remove(o.held)
+            o.held = self._holding(o)
+            o.group.add(o.held)
         return OrderFilled(
             ts_event=ts,
             ts_init=ts,
@@ -700,6 +784,83 @@ class SimVenue:
     def _close(self, o: _Order, status: str) -> None:
         del self._working[o.cmd.client_order_id]
         self._closed[o.cmd.client_order_id] = status
+        if o.group is not None:
+            o.group.remove(o.held)
+            o.group = None
+
+    # ── what working orders hold ──
+
+    def _hold(self, o: _Order) -> None:
+        """Count the order just accepted into the running sum of its group (see _check_account)."""
+        if o.is_buy:
+            if not o.spec.settles_in_cash:
+                return
+            o.factor = _CONTEXT.add(_ONE, self._reserve_rate(o.spec))
+            group = self._cash_held.get(o.spec.quote)
+            if group is None:
+                group = self._cash_held[o.spec.quote] = _Held()
+        else:
+            group = self._qty_held.get(o.cmd.instrument)
+            if group is None:
+                group = self._qty_held[o.cmd.instrument] = _Held()
+        o.group, o.held = group, self._holding(o)
+        group.add(o.held)
+
+    @staticmethod
+    def _holding(o: _Order) -> Decimal:
+        """The order's term in its group's sum, computed as a scan of the working orders would."""
+        c = _CONTEXT
+        remaining = c.subtract(o.cmd.quantity, o.filled)
+        if not o.is_buy:
+            return remaining
+        return c.multiply(c.multiply(c.multiply(remaining, o.reserve_px), o.spec.multiplier), o.factor)
+
+    def _reserved_cash(self, quote: str) -> Decimal:
+        """The cash, fee included, that the working cash-settled buys in ``quote`` hold."""
+        group = self._cash_held.get(quote)
+        if group is None:
+            return _ZERO
+        value = group.value()
+        return self._scan_cash(quote) if value is None else value
+
+    def _reserved_qty(self, instrument: str) -> Decimal:
+        """The quantity of ``instrument`` that the working sells hold."""
+        group = self._qty_held.get(instrument)
+        if group is None:
+            return _ZERO
+        value = group.value()
+        return self._scan_qty(instrument) if value is None else value
+
+    def _scan_cash(self, quote: str) -> Decimal:
+        """:meth:`_reserved_cash` from scratch, over every working order (run under _CONTEXT)."""
+        return sum(
+            (
+                o.remaining * o.reserve_px * o.spec.multiplier * (_ONE + self._reserve_rate(o.spec))
+                for o in self._working.values()
+                if o.is_buy and o.spec.settles_in_cash and o.spec.quote == quote
+            ),
+            _ZERO,
+        )
+
+    def _scan_qty(self, instrument: str) -> Decimal:
+        """:meth:`_reserved_qty` from scratch, over every working order (run under _CONTEXT)."""
+        return sum(
+            (o.remaining for o in self._working.values() if not o.is_buy and o.cmd.instrument == instrument),
+            _ZERO,
+        )
+
+    def _running_reservations(self) -> tuple[dict[str, Decimal | None], dict[str, Decimal | None]]:
+        """For tests: the running sums by quote currency and by instrument (None: scan needed)."""
+        cash = {q: g.value() for q, g in self._cash_held.items()}
+        qty = {i: g.value() for i, g in self._qty_held.items()}
+        return cash, qty
+
+    def _recompute_reservations(self) -> tuple[dict[str, Decimal | None], dict[str, Decimal | None]]:
+        """For tests: what :meth:`_running_reservations` must equal, recomputed from scratch."""
+        with localcontext(_CONTEXT):
+            cash: dict[str, Decimal | None] = {q: self._scan_cash(q) for q in self._cash_held}
+            qty: dict[str, Decimal | None] = {i: self._scan_qty(i) for i in self._qty_held}
+        return cash, qty
 
     def _expired_day(self, o: _Order, ts: int, out: list[OrderEvent]) -> bool:
         """On tick data a DAY order ends when its instrument's trading day turns."""
@@ -837,19 +998,14 @@ class SimVenue:
         """Spot and equity: a buy needs its cash and fee, a sell the position (no shorting).
 
         What the venue's other working orders would take is reserved: a second order cannot spend
-        the same cash or sell the same shares.
+        the same cash or sell the same shares. The reserved sums are kept as orders are accepted,
+        filled, canceled and expire (see :class:`_Held`), not summed over every working order on
+        every submit; they equal that sum to the digit (``_recompute_reservations`` recomputes it).
         """
         qty = cmd.quantity
         if cmd.side is Side.BUY:
             cost = qty * px * spec.multiplier * (_ONE + self._reserve_rate(spec))
-            reserved = sum(
-                (
-                    o.remaining * o.reserve_px * o.spec.multiplier * (_ONE + self._reserve_rate(o.spec))
-                    for o in self._working.values()
-                    if o.is_buy and o.spec.settles_in_cash and o.spec.quote == spec.quote
-                ),
-                _ZERO,
-            )
+            reserved = self._reserved_cash(spec.quote)
             available = self._account.cash(spec.quote) - reserved
             if cost > available:
                 return (
@@ -858,14 +1014,7 @@ class SimVenue:
                 )
             return None
         held = self._account.position(cmd.instrument).qty
-        reserved = sum(
-            (
-                o.remaining
-                for o in self._working.values()
-                if not o.is_buy and o.cmd.instrument == cmd.instrument
-            ),
-            _ZERO,
-        )
+        reserved = self._reserved_qty(cmd.instrument)
         if qty > held - reserved:
             return (
                 RejectCode.INSUFFICIENT_POSITION,

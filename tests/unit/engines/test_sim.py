@@ -8,6 +8,7 @@ file, test_krx_rules.py.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable, Sequence
 from decimal import Decimal as D
 from pathlib import Path
@@ -1212,3 +1213,226 @@ def test_cum_qty_strictly_increases_with_fresh_trade_ids() -> None:
     assert cums[-1] == D(1)
     ids = [f.trade_id for f in fills(out)]
     assert len(ids) == len(set(ids))
+
+
+# ── what working orders hold: running sums against the scan ─────────────────────────────────────
+
+
+def _spec(
+    symbol: str,
+    kind: InstrumentKind,
+    quote_ccy: str,
+    grid: tuple[str, str],
+    fees: tuple[str, str],
+    *,
+    multiplier: str = "1",
+    tax: str = "0",
+) -> InstrumentSpec:
+    return InstrumentSpec(
+        symbol=symbol,
+        kind=kind,
+        base=symbol.split(":")[1],
+        quote=quote_ccy,
+        settle=quote_ccy,
+        tick_size=D(grid[0]),
+        lot_size=D(grid[1]),
+        multiplier=D(multiplier),
+        maker_fee_bps=D(fees[0]),
+        taker_fee_bps=D(fees[1]),
+        sell_tax_bps=D(tax),
+    )
+
+
+# Two spot pairs sharing USDT, equities in KRW (with a sell tax) and USD (with a multiplier), and
+# a linear contract (its buys hold no cash, its sells are counted like any other). Grid is (tick,
+# lot), fees (maker, taker) in bps.
+FLOW_SPECS = {
+    s.symbol: s
+    for s in (
+        _spec("test:AAA", InstrumentKind.SPOT, "USDT", ("0.01", "0.001"), ("7.5", "10")),
+        _spec("test:BBB", InstrumentKind.SPOT, "USDT", ("0.5", "0.25"), ("0", "2.25")),
+        _spec("test:CCC", InstrumentKind.EQUITY, "KRW", ("5", "1"), ("15", "15"), tax="18"),
+        _spec("test:DDD", InstrumentKind.EQUITY, "USD", ("0.05", "1"), ("3.5", "1.75"), multiplier="10"),
+        _spec("test:PERP", InstrumentKind.LINEAR, "USD", ("0.1", "0.01"), ("2", "5")),
+    )
+}
+FLOW_START_TICKS = {
+    "test:AAA": 10_000,
+    "test:BBB": 200,
+    "test:CCC": 10_000,
+    "test:DDD": 2_000,
+    "test:PERP": 1_000,
+}
+FLOW_BARS = ("test:CCC", "test:DDD")  # minute bars; the others trade on quotes and trades
+
+
+class ScanningVenue(SimVenue):
+    """The venue as it was: every check sums what the working orders hold from scratch."""
+
+    def _reserved_cash(self, quote: str) -> D:
+        return self._scan_cash(quote)
+
+    def _reserved_qty(self, instrument: str) -> D:
+        return self._scan_qty(instrument)
+
+
+def flow_ledger() -> Ledger:
+    ledger = Ledger()
+    for spec in FLOW_SPECS.values():
+        ledger.apply(InstrumentDefined(ts_event=0, ts_init=0, spec=spec))
+    for currency, amount in (("USDT", "25000"), ("KRW", "3000000"), ("USD", "60000")):
+        ledger.apply(CashAdjusted(ts_event=0, ts_init=0, currency=currency, amount=D(amount), reason="t"))
+    for symbol, qty, px in (
+        ("test:AAA", "2.5", "100"),
+        ("test:BBB", "40", "100"),
+        ("test:CCC", "30", "50000"),
+        ("test:DDD", "20", "100"),
+    ):
+        hold(ledger, symbol, qty, px)
+    return ledger
+
+
+def run_flow(v: SimVenue, ledger: Ledger, seed: int, steps: int, check: bool) -> list[OrderEvent]:
+    """Drive ``v`` with a random flow of orders, cancels and market data; fold what it answers.
+
+    The flow depends on the seed only (never on the venue's answers), so two venues see the same
+    calls. With ``check``, after every step the running sums must equal the scan, to the digit.
+    """
+    rng = random.Random(seed)
+    book = Orders()
+    mid = dict(FLOW_START_TICKS)
+    symbols = list(FLOW_SPECS)
+    cids: list[str] = []
+    out: list[OrderEvent] = []
+    now = 1
+
+    def fold(events: Iterable[OrderEvent]) -> None:
+        for e in events:
+            book.apply(e)
+            ledger.apply(e)
+            out.append(e)
+
+    def price(symbol: str, ticks: int) -> D:
+        return FLOW_SPECS[symbol].tick_size * max(ticks, 1)
+
+    for step in range(steps):
+        now += rng.choice((0, 1, 7, MIN, MIN, HOUR, 5 * HOUR, DAY // 3))
+        symbol = rng.choice(symbols)
+        spec = FLOW_SPECS[symbol]
+        action = rng.random()
+        if action < 0.45:
+            side = rng.choice((BUY, SELL))
+            order_type = rng.choice((MARKET, LIMIT, LIMIT, LIMIT, STOP, STOP_LIMIT))
+            off = rng.randint(-30, 30)
+            px = price(symbol, mid[symbol] + off) if order_type in (LIMIT, STOP_LIMIT) else None
+            stop = price(symbol, mid[symbol] + (5 if side is BUY else -5) + off // 3)
+            cmd = SubmitOrder(
+                ts_event=now,
+                ts_init=now,
+                strategy="t",
+                client_order_id=f"o{step}",
+                instrument=symbol,
+                side=side,
+                order_type=order_type,
+                quantity=spec.lot_size * rng.choice((1, 2, 3, 7, 10, 40, 100)),
+                price=px,
+                trigger_price=stop if order_type in (STOP, STOP_LIMIT) else None,
+                time_in_force=rng.choice((GTC, GTC, GTC, IOC, FOK, DAY_TIF, DAY_TIF)),
+            )
+            cids.append(cmd.client_order_id)
+            book.apply(submitted(cmd, now))
+            fold(v.submit(cmd, now))
+        elif action < 0.6 and cids:
+            cid = rng.choice(cids[-25:])
+            known = book.get(cid)
+            target = known.instrument if known is not None and rng.random() < 0.9 else symbol
+            answer = v.cancel(cancel(cid, target), now)
+            if known is not None and not known.status.is_terminal:
+                book.apply(OrderPendingCancel(ts_event=now, ts_init=now, client_order_id=cid))
+                fold(answer)
+            else:  # the book has no transition for a cancel of an unknown or finished order
+                out.extend(answer)
+        else:
+            mid[symbol] = max(mid[symbol] + rng.randint(-8, 8), 20)
+            m = mid[symbol]
+            event: QuoteTick | TradeTick | Bar
+            if symbol in FLOW_BARS:
+                lo, hi = m - rng.randint(0, 12), m + rng.randint(0, 12)
+                o, c = rng.randint(lo, hi), rng.randint(lo, hi)
+                event = bar(
+                    now,
+                    str(price(symbol, o)),
+                    str(price(symbol, hi)),
+                    str(price(symbol, lo)),
+                    str(price(symbol, c)),
+                    instrument=symbol,
+                )
+            elif rng.random() < 0.75:
+                spread = rng.randint(1, 3)
+                event = quote(
+                    now,
+                    str(price(symbol, m - spread)),
+                    str(spec.lot_size * rng.randint(0, 25)),
+                    str(price(symbol, m + spread)),
+                    str(spec.lot_size * rng.randint(0, 25)),
+                    instrument=symbol,
+                )
+            else:
+                event = trade(now, str(price(symbol, m)), str(spec.lot_size * rng.randint(1, 30)), symbol)
+            ledger.apply(event)
+            fold(v.on_market(event))
+        if check:
+            running, recomputed = v._running_reservations(), v._recompute_reservations()
+            # str: the same digits and exponent, not just the same value (rejects print them)
+            assert {k: str(x) for d in running for k, x in d.items()} == {
+                k: str(x) for d in recomputed for k, x in d.items()
+            }, step
+    return out
+
+
+@pytest.mark.parametrize(("seed", "fee_bps"), [(s, None) for s in range(6)] + [(6, D("12.5")), (7, D(0))])
+def test_running_reservations_equal_the_scan_after_every_step(seed: int, fee_bps: D | None) -> None:
+    ledger = flow_ledger()
+    v = SimVenue(FLOW_SPECS, ledger, fee_bps=fee_bps)
+    events = run_flow(v, ledger, seed, 600, check=True)
+    kinds = {type(e).__name__ for e in events}
+    assert kinds >= {"OrderAccepted", "OrderFilled", "OrderCanceled", "OrderExpired", "OrderRejected"}
+    assert any(isinstance(e, OrderFilled) and e.cum_qty != e.last_qty for e in events)  # partial fills
+    codes = {e.code for e in events if isinstance(e, OrderRejected)}
+    assert {"INSUFFICIENT_CASH", "INSUFFICIENT_POSITION"} <= codes
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_running_reservations_answer_as_the_scan_did(seed: int) -> None:
+    # The same flow through the venue and through one that scans on every check: the same events,
+    # reject reasons (which print what is available) included, to the digit.
+    runs = []
+    for cls in (SimVenue, ScanningVenue):
+        ledger = flow_ledger()
+        runs.append([repr(e) for e in run_flow(cls(FLOW_SPECS, ledger), ledger, seed, 600, check=False)])
+    assert runs[0] == runs[1]
+
+
+def test_running_reservations_defer_to_the_scan_past_sixty_digits() -> None:
+    # Terms of 60 digits at different exponents: their exact sum has more digits than the checks
+    # keep, so the scan rounds as it adds, and the venue asks the scan instead of its running sum.
+    fine = _spec("test:FINE", InstrumentKind.SPOT, "USDT", ("1e-40", "1e-30"), ("10", "10"))
+    answers = []
+    for cls in (SimVenue, ScanningVenue):
+        ledger = Ledger()
+        ledger.apply(InstrumentDefined(ts_event=0, ts_init=0, spec=fine))
+        ledger.apply(CashAdjusted(ts_event=0, ts_init=0, currency="USDT", amount=D("1000"), reason="t"))
+        v = cls({fine.symbol: fine}, ledger)
+        px = "1." + "3" * 40
+        accepted(v, order("a", BUY, "1." + "7" * 30, LIMIT, price=px, instrument=fine.symbol), 1)
+        accepted(
+            v, order("b", BUY, "300." + "1" * 30, LIMIT, price="2." + "9" * 40, instrument=fine.symbol), 1
+        )
+        answers.append(repr(rejected(v, order("c", BUY, "100", LIMIT, price=px, instrument=fine.symbol))))
+        if cls is SimVenue:
+            assert v._running_reservations()[0] == {"USDT": None}
+            v.cancel(cancel("b", fine.symbol), 2)
+            running, recomputed = v._running_reservations(), v._recompute_reservations()
+            assert str(running[0]["USDT"]) == str(recomputed[0]["USDT"])
+    assert answers[0] == answers[1]
+    assert "INSUFFICIENT_CASH" in answers[0]
