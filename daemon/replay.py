@@ -88,6 +88,9 @@ class Engine(Protocol):
     def on_time(self, now_ns: int) -> None:
         """Exchange time has moved past ``now_ns``: every event stamped ``now_ns`` was handled."""
 
+    def finish(self, now_ns: int) -> None:
+        """The data has ended at ``now_ns``: journal what is still pending (counts, warnings)."""
+
     def drain(self) -> Sequence[Outgoing]: ...
 
 
@@ -236,14 +239,19 @@ class Session:
     def dispatch(self, outgoing: Sequence[Outgoing], now: int) -> None:
         for item in outgoing:
             if isinstance(item, SubmitOrder):
+                # an order released by a fact stamped later than now (an ack after latency) leaves
+                # at that fact's time, so latencies add up across an arbitrage's legs
+                at = max(now, item.ts_event)
                 self.record(_submitted(item))
-                for fact in self.venue.submit(item, now):
+                for fact in self.venue.submit(item, at):
                     self.record(fact)
             elif isinstance(item, CancelOrder):
-                self.record(
-                    OrderPendingCancel(ts_event=now, ts_init=now, client_order_id=item.client_order_id)
-                )
-                for fact in self.venue.cancel(item, now):
+                order = self.orders.get(item.client_order_id)
+                if order is None or order.status.is_terminal:
+                    continue  # it ended before the cancel went out: there is nothing to cancel
+                at = max(now, item.ts_event)
+                self.record(OrderPendingCancel(ts_event=at, ts_init=at, client_order_id=item.client_order_id))
+                for fact in self.venue.cancel(item, at):
                     self.record(fact)
             elif isinstance(item, Event):
                 self.record(item)  # a fact the engine states: a log, a halt, a rebalance, ...
@@ -253,6 +261,8 @@ class Session:
     def finish(self, run_id: str) -> None:
         if self.last_ts:
             self.engine.on_time(self.last_ts)
+            self.settle(self.last_ts)
+            self.engine.finish(self.last_ts)
             self.settle(self.last_ts)
         if not self._bars and self.last_ts:
             self.sample(self.last_ts)

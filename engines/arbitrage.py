@@ -76,7 +76,7 @@ from engines.ledger import Ledger
 from engines.orders import Orders, OrderStatus
 from engines.router import StrategySpec
 from engines.sdk import ArbitrageParams, LegOrder, Snapshot
-from engines.specs import UnknownInstrumentError, tick_at
+from engines.specs import UnknownInstrumentError, round_to_tick
 
 __all__ = [
     "OUTCOMES",
@@ -217,7 +217,9 @@ def venue_quantity(spec: InstrumentSpec, leg: LegOrder, quote: QuoteTick) -> Dec
         qty = _CTX.divide(qty, spec.multiplier)
     lot = spec.lot_size
     if lot > 0:
-        qty = _CTX.multiply(_CTX.divide_int(qty, lot), lot)
+        floored = _CTX.multiply(_CTX.divide_int(qty, lot), lot)
+        if floored != qty or qty is not leg.quantity:  # a quantity already on the grid keeps its digits
+            qty = floored
     if qty <= 0 or qty < spec.min_qty:
         unit = "contracts" if spec.kind in (InstrumentKind.INVERSE, InstrumentKind.LINEAR) else "units"
         raise ArbitrageError(
@@ -229,21 +231,54 @@ def venue_quantity(spec: InstrumentSpec, leg: LegOrder, quote: QuoteTick) -> Dec
 
 
 def _limit_on_grid(spec: InstrumentSpec, leg: LegOrder, limit: Decimal) -> Decimal:
-    """The limit on the tick grid, rounded the safe way: a buy down, a sell up."""
-    tick = tick_at(spec, limit)
-    px = limit
-    if tick > 0:
-        down = _CTX.multiply(_CTX.divide_int(limit, tick), tick)
-        px = down if leg.side is Side.BUY or down == limit else _CTX.add(down, tick)
-    if px <= 0:
-        raise ArbitrageError(
-            f"leg {leg.symbol} {leg.side}: limit {limit} rounds to {px} on the tick {tick}", code="VT341"
-        )
-    return px
+    """The limit on the tick grid, rounded the safe way (:func:`engines.specs.round_to_tick`): a buy
+    down, a sell up, so the order never pays more or asks less than the strategy said."""
+    try:
+        return round_to_tick(spec, limit, leg.side)
+    except ValueError as exc:
+        raise ArbitrageError(f"leg {leg.symbol} {leg.side}: limit {limit}: {exc}", code="VT341") from None
 
 
 class ArbitrageEngine:
     """The sans-I/O engine of one arbitrage strategy (see the module docstring)."""
+
+    __slots__ = (
+        "_arb",
+        "_arbs",
+        "_blocked",
+        "_clock",
+        "_ctx",
+        "_deadline",
+        "_gate",
+        "_hook",
+        "_ids",
+        "_index",
+        "_latest",
+        "_name",
+        "_out",
+        "_skip_count",
+        "_skip_since",
+        "_skip_spread",
+        "_specs",
+        "_ts",
+        "_two",
+        "_working",
+        "halted",
+        "hedge_retries",
+        "ledger",
+        "legs",
+        "next_leg_on",
+        "orders",
+        "policy",
+        "quotes_halted",
+        "quotes_waiting",
+        "runtime",
+        "snapshots_aligned",
+        "snapshots_busy",
+        "snapshots_stale",
+        "timeout_ns",
+        "window_ns",
+    )
 
     def __init__(
         self,
@@ -292,12 +327,13 @@ class ArbitrageEngine:
         self._name = spec.name
         self._ids = OrderIds(spec.name)
         self._hook = self.runtime.strategy.on_snapshot  # type: ignore[attr-defined]
+        self._ctx = self.runtime.ctx
         self._index = {symbol: i for i, symbol in enumerate(legs)}
         self._two = len(legs) == 2
-        self._quotes: list[QuoteTick | None] = [None] * len(legs)
+        # The latest quote of each leg (in declared order once all are in) and its exchange time.
+        self._latest: dict[str, QuoteTick] = {}
         self._ts: list[int] = [0] * len(legs)
-        self._ready = False  # every leg has had a quote
-        self._blocked = True  # not ready, an arbitrage in flight, or halted: no snapshot evaluated
+        self._blocked = True  # not every leg quoted, an arbitrage in flight, or halted
         self.halted = False
         self._arb: _Arb | None = None
         self._working: dict[str, _Working] = {}
@@ -325,11 +361,13 @@ class ArbitrageEngine:
         """Fold one journalled event: a quote of a leg may call the strategy, an order event of the
         arbitrage in flight may release its next order. Everything else is ignored."""
         if type(event) is QuoteTick:
-            i = self._index.get(event.instrument)
+            # the hot path: integer comparisons, and one dict copy per aligned snapshot
+            symbol = event.instrument
+            i = self._index.get(symbol)
             if i is None:
                 return
             ts = event.ts_event
-            self._quotes[i] = event
+            self._latest[symbol] = event
             tss = self._ts
             tss[i] = ts
             if self._blocked and not self._unblocked():
@@ -340,10 +378,26 @@ class ArbitrageEngine:
                     spread = -spread
             else:
                 spread = max(tss) - min(tss)
-            if spread > self.window_ns:
-                self._stale(ts, spread)
-            else:
-                self._evaluate(ts)
+            if spread > self.window_ns:  # stale: counted, coalesced, never shown
+                self.snapshots_stale += 1
+                if not self._skip_count:
+                    self._skip_since = ts
+                    self._skip_spread = spread
+                elif spread > self._skip_spread:
+                    self._skip_spread = spread
+                self._skip_count += 1
+                if ts - self._skip_since >= SKIP_FLUSH_NS:
+                    self._flush_skipped(ts)
+                return
+            self.snapshots_aligned += 1
+            ctx = self._ctx
+            ctx.now_ns = ts
+            try:  # runtime.call, inlined
+                output = self._hook(ctx, Snapshot(self._latest.copy(), ts))
+            except Exception as exc:
+                raise self.runtime.failure(exc, ts) from None
+            if output is not None or ctx.logs:
+                self._decided(output, ts)
         elif isinstance(event, _ORDER_EVENTS):
             working = self._working.get(event.client_order_id)
             if working is not None:
@@ -372,8 +426,8 @@ class ArbitrageEngine:
         """
         self._clock = max(self._clock, now_ns)
         self._flush_skipped(now_ns)
-        if not self._ready:
-            missing = [s for s, q in zip(self.legs, self._quotes, strict=True) if q is None]
+        missing = [symbol for symbol in self.legs if symbol not in self._latest]
+        if missing:
             self._log(now_ns, f"no snapshot evaluated: no quote ever for {', '.join(missing)}")
         arb = self._arb
         if arb is not None:
@@ -406,22 +460,14 @@ class ArbitrageEngine:
         if self._arb is not None:
             self.snapshots_busy += 1
             return False
-        if not self._ready:
-            if None in self._quotes:
-                self.quotes_waiting += 1
-                return False
-            self._ready = True
+        latest = self._latest
+        if len(latest) < len(self.legs):
+            self.quotes_waiting += 1
+            return False
+        if tuple(latest) != self.legs:
+            self._latest = {symbol: latest[symbol] for symbol in self.legs}  # declared order
         self._blocked = False
         return True
-
-    def _stale(self, ts: int, spread: int) -> None:
-        self.snapshots_stale += 1
-        if not self._skip_count:
-            self._skip_since = ts
-        self._skip_count += 1
-        self._skip_spread = max(self._skip_spread, spread)
-        if ts - self._skip_since >= SKIP_FLUSH_NS:
-            self._flush_skipped(ts)
 
     def _flush_skipped(self, now: int) -> None:
         if self._skip_count:
@@ -437,22 +483,15 @@ class ArbitrageEngine:
             self._skip_count = 0
             self._skip_spread = 0
 
-    def _evaluate(self, ts: int) -> None:
-        self.snapshots_aligned += 1
+    def _decided(self, output: object, ts: int) -> None:
+        """What an aligned snapshot's strategy call said: its log lines, then its intent."""
         runtime = self.runtime
-        ctx = runtime.ctx
-        ctx.now_ns = ts
-        quotes: dict[str, QuoteTick] = dict(zip(self.legs, self._quotes, strict=True))  # type: ignore[arg-type]
-        try:  # runtime.call, inlined: this runs once per aligned snapshot
-            output = self._hook(ctx, Snapshot(quotes, ts))
-        except Exception as exc:
-            raise runtime.failure(exc, ts) from None
-        if ctx.logs:
+        if self._ctx.logs:
             self._out.extend(runtime.drain_logs(ts))
         if output is not None:
             legs = check_arbitrage(runtime.name, ts, output, self.legs)
             if legs:
-                self._open(legs, quotes, ts)
+                self._open(legs, self._latest, ts)
 
     # ── an arbitrage's life ──
 

@@ -260,6 +260,30 @@ ERROR_CODES: Final[dict[str, ErrorCode]] = {
         "strategy raised an exception",
         "Fix the strategy code at the reported line; the run stops rather than guess.",
     ),
+    "VT340": ErrorCode(
+        "arbitrage leg below one lot after conversion",
+        "Raise the leg quantity: it must convert to at least one lot and the instrument's min_qty "
+        "(inverse legs: quantity × price / multiplier contracts, e.g. 100 USD per BTCUSD-PERP contract).",
+    ),
+    "VT341": ErrorCode(
+        "arbitrage leg has no usable price",
+        "The leg's quote or limit gives no usable price; check the data for an empty side, "
+        "or give a limit of at least one tick.",
+    ),
+    "VT342": ErrorCode(
+        "arbitrage configuration invalid",
+        "Fix the arbitrage parameters or the legs' instrument specs (see docs/arbitrage.md).",
+    ),
+    "VT343": ErrorCode(
+        "arbitrage leg failed under policy halt",
+        "Inspect the arbitrage's orders and ArbitrageResolved reason in the journal, flatten the open legs, "
+        "then restart or choose policy unwind or hedge.",
+    ),
+    "VT344": ErrorCode(
+        "arbitrage unwind failed",
+        "Flatten the leg named in the halt by hand (the venue refused the unwind 3 times), "
+        "then restart the strategy.",
+    ),
     # ── internal consistency (4xx) ──
     "VT400": ErrorCode(
         "impossible order transition",

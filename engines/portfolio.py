@@ -284,6 +284,9 @@ class PortfolioEngine:
                     if self._pending is not None:
                         self._pending.sells.discard(cid)
 
+    def finish(self, now_ns: int) -> None:
+        """Nothing is pending at the end of the data: every decision was journalled as it was made."""
+
     def on_time(self, now_ns: int) -> None:
         """Every event stamped ``now_ns`` is in: run a waiting buy phase, then rebalance if one is due."""
         if self._pending is not None:

@@ -68,6 +68,9 @@ class SingleAssetEngine:
         if ctx.logs:
             self._out.extend(runtime.drain_logs(now))
 
+    def finish(self, now_ns: int) -> None:
+        """Nothing is pending at the end of the data: every decision was journalled as it was made."""
+
     def on_time(self, now_ns: int) -> None:
         """A single-asset strategy acts on each event; the end of an instant needs nothing."""
 

@@ -99,43 +99,50 @@ class EqualWeightA(PortfolioStrategy[EqualWeightParams]):
 
 class SpreadArbParams(ArbitrageParams, frozen=True, kw_only=True):
     legs: str = "binance-spot:BTCUSDT,binance-usdm:BTCUSDT"
-    entry_bps: Annotated[Decimal, Bounds(gt=0)] = Decimal(3)
-    exit_bps: Annotated[Decimal, Bounds(ge=0)] = Decimal(1)
-    size: Annotated[Decimal, Bounds(gt=0)] = Decimal("0.001")
+    entry_bps: Annotated[Decimal, Bounds(gt=0)] = Decimal(1)
+    exit_bps: Annotated[Decimal, Bounds(ge=0)] = Decimal("0.2")
+    size: Annotated[Decimal, Bounds(gt=0)] = Decimal("0.002")  # base units (BTC), >= every leg's minimum
 
 
 class SpreadArbA(ArbitrageStrategy[SpreadArbParams]):
-    """Sell the rich leg and buy the cheap one when their mids differ by more than ``entry_bps``."""
+    """Sell the rich leg and buy the cheap one when their mids differ by more than ``entry_bps``;
+    buy back and sell out, in reverse order, once that pair's spread is below ``exit_bps``.
+
+    A spot leg cannot be sold short, so an entry whose rich leg is spot waits. Quantities are in
+    base units for every leg: the engine converts them into contracts for inverse legs.
+    """
 
     name = "my_strategy_a_arbitrage"
 
+    def on_start(self, ctx: Context) -> None:
+        self.pair: tuple[str, str] | None = None  # (rich, cheap) of the last entry
+
     def on_snapshot(self, ctx: Context, snapshot: Snapshot) -> ArbIntent | None:
         mids = {symbol: snapshot.mid(symbol) for symbol in self.universe}
+        size = self.params.size
+        if self.pair is not None and all(ctx.position(symbol) != 0 for symbol in self.pair):
+            rich, cheap = self.pair
+            if (mids[rich] - mids[cheap]) / mids[cheap] * 10_000 < self.params.exit_bps:
+                self.pair = None
+                return ArbIntent(
+                    (
+                        LegOrder(symbol=rich, side=Side.BUY, quantity=size),
+                        LegOrder(symbol=cheap, side=Side.SELL, quantity=size),
+                    )
+                )
+            return None
         rich = max(self.universe, key=lambda s: mids[s])
         cheap = min(self.universe, key=lambda s: mids[s])
         spread_bps = (mids[rich] - mids[cheap]) / mids[cheap] * 10_000
-        holding = any(ctx.position(symbol) != 0 for symbol in self.universe)
-        size = self.params.size
-        if not holding and spread_bps > self.params.entry_bps:
-            return ArbIntent(
-                (
-                    LegOrder(symbol=rich, side=Side.SELL, quantity=size),
-                    LegOrder(symbol=cheap, side=Side.BUY, quantity=size),
-                )
+        if spread_bps <= self.params.entry_bps or rich.split(":", 1)[0].endswith("-spot"):
+            return None
+        self.pair = (rich, cheap)
+        return ArbIntent(
+            (
+                LegOrder(symbol=rich, side=Side.SELL, quantity=size),
+                LegOrder(symbol=cheap, side=Side.BUY, quantity=size),
             )
-        if holding and spread_bps < self.params.exit_bps:
-            return ArbIntent(
-                tuple(
-                    LegOrder(
-                        symbol=symbol,
-                        side=Side.SELL if ctx.position(symbol) > 0 else Side.BUY,
-                        quantity=abs(ctx.position(symbol)),
-                    )
-                    for symbol in self.universe
-                    if ctx.position(symbol) != 0
-                )
-            )
-        return None
+        )
 
 
 STRATEGY = {"single": SmaCrossA, "portfolio": EqualWeightA, "arbitrage": SpreadArbA}.get(STRATEGY_TYPE)

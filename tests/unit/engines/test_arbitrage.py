@@ -10,7 +10,7 @@ tests (tests/property/test_arbitrage_props.py) and the benchmark reuse both.
 from __future__ import annotations
 
 import itertools
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -105,6 +105,7 @@ class Harness:
         refuse: Callable[[SubmitOrder], str | None] | None = None,
         specs: Mapping[str, InstrumentSpec] | None = None,
         journal_quotes: bool = False,
+        max_orders: int = 100_000,
     ) -> None:
         spec = declare({"STRATEGY": cls}, source="", filename="strategy.py", overrides=dict(params or {}))
         self.spec = spec
@@ -126,6 +127,8 @@ class Harness:
         )
         self.refuse = refuse
         self.journal_quotes = journal_quotes
+        self.max_orders = max_orders  # a runaway engine fails the test instead of hanging it
+        self.sent = 0
         self.instant = 0
         self.market_events = 0
         for s in sorted(self.specs):
@@ -182,6 +185,8 @@ class Harness:
     def dispatch(self, out: Sequence[Outgoing], now: int) -> None:
         for item in out:
             if isinstance(item, SubmitOrder):
+                self.sent += 1
+                assert self.sent <= self.max_orders, f"more than {self.max_orders} orders: a runaway engine"
                 at = max(now, item.ts_event)
                 self.record(submitted(item))
                 why = self.refuse(item) if self.refuse is not None else None
@@ -263,7 +268,8 @@ def check_journal(
       leg ``i + 1``'s first order comes after leg ``i`` reached the required state (journal order
       and exchange time); with ``filled`` at most one order of the arbitrage works at any time;
       later orders of a leg are hedges (its side, at most ``hedge_retries`` of them under hedge, none
-      otherwise) or unwinds (the opposite side, at most ``UNWIND_ATTEMPTS``);
+      otherwise) or unwinds (the opposite side, at most ``UNWIND_ATTEMPTS`` per leg, sent only when no
+      order of the arbitrage works, in reverse leg order);
     * one arbitrage at a time, each resolved exactly once, after its last order, with an outcome
       its policy allows; ``filled``: every leg filled by its one order; ``hedged``: every leg filled,
       with at least one hedge; ``unwound``: the net fills of every leg are zero; ``halted``: a
@@ -281,6 +287,7 @@ def check_journal(
     halted_seq: int | None = None
     halts: list[StrategyHalted] = []
     latest: dict[str, int] = {}
+    unwinding: dict[str, int] = {}  # arb -> leg of its latest unwind order
     extra: dict[str, dict[tuple[int, bool], int]] = defaultdict(lambda: defaultdict(int))
     for e in journal:
         if isinstance(e, QuoteTick):
@@ -319,9 +326,10 @@ def check_journal(
                     )
                     assert extra[arb][(e.leg, True)] <= bound, f"{arb}: too many hedges of leg {e.leg}"
                 else:
-                    assert extra[arb][(e.leg, False)] <= UNWIND_ATTEMPTS, (
-                        f"{arb}: too many unwinds of leg {e.leg}"
-                    )
+                    assert extra[arb][(e.leg, False)] <= UNWIND_ATTEMPTS, f"{arb}: unwinds of leg {e.leg}"
+                    assert not open_ids[arb], f"{arb}: unwind sent while {open_ids[arb]} work"
+                    assert e.leg <= unwinding.get(arb, e.leg), f"{arb}: unwind of leg {e.leg} out of order"
+                    unwinding[arb] = e.leg
                 assert e.instrument == entry.instrument
                 assert e.order_type is OrderType.MARKET
             orders[e.client_order_id] = e
@@ -521,6 +529,21 @@ def test_a_stale_stretch_is_journalled_at_least_once_per_second_of_exchange_time
     full = records[:-1]  # the last one is the tail, journalled by finish()
     assert all(b.ts_event - a.ts_event >= SEC for a, b in itertools.pairwise(full))
     assert [r.spread_ns for r in records] == sorted(r.spread_ns for r in records)
+
+
+def test_a_loop_that_never_calls_on_time_still_gets_a_stale_record_per_second() -> None:
+    spec = declare({"STRATEGY": scripted([])}, source="", filename="s.py", overrides={"window_ms": "10"})
+    specs = {s: spec_for(s) for s in spec.universe}
+    engine = ArbitrageEngine(spec, Ledger(), Orders(), currency="USDT", specs=specs)
+    engine.handle(quote(USDM, T0))
+    out: list[Outgoing] = []
+    for k in range(25):  # spot 20 ms, 120 ms, ... 2.42 s after the one USDM quote
+        engine.handle(quote(SPOT, T0 + (20 + 100 * k) * MS))
+        out.extend(engine.drain())
+    assert [(r.count, r.ts_event) for r in out if isinstance(r, SnapshotSkipped)] == [
+        (11, T0 + 1020 * MS),
+        (11, T0 + 2120 * MS),
+    ]
 
 
 def test_the_stale_count_is_journalled_before_the_first_order_of_an_arbitrage() -> None:
@@ -876,6 +899,12 @@ def test_limits_are_rounded_onto_the_tick_grid_buys_down_sells_up() -> None:
     assert checked(h) == {"arb-1": "filled"}
 
 
+def test_a_buy_limit_below_one_tick_is_vt341() -> None:
+    with pytest.raises(ArbitrageError) as info:
+        run([intent((SPOT, Side.BUY, "0.01", "0.001"), (USDM, Side.SELL, "0.01"))], stream(T0, 2))
+    assert info.value.code == "VT341"
+
+
 # ── typed failures ──────────────────────────────────────────────────────────────────────────────
 
 
@@ -1020,3 +1049,30 @@ def test_spread_arb_never_sells_spot_it_does_not_hold(shared_data: Any) -> None:
     h.feed(real_quotes(shared_data)).finish()
     assert not [r for r in h.of(OrderRejected) if r.code == "INSUFFICIENT_POSITION"]
     assert all(o in ("filled",) for o in checked(h, allow_unresolved=True).values())
+
+
+def test_the_replay_journal_of_spread_arb_keeps_the_invariants(shared_data: Any, tmp_path: Any) -> None:
+    from daemon.replay import ReplayConfig, read_journal, replay
+    from tests.conftest import REPO
+
+    files = (
+        shared_data / "binance-spot_BTCUSDT_quotes_20240808.csv.gz",
+        shared_data / "binance-usdm_BTCUSDT_quotes_20240808.csv.gz",
+    )
+    cfg = ReplayConfig(
+        strategy=REPO / "strategies" / "examples" / "spread_arb.py",
+        data=files,
+        out=tmp_path / "run",
+        params=("entry_bps=1", "exit_bps=0.5", "policy=hedge", "hedge_retries=1"),
+        cash=D(1_000_000),
+        latency_ns=5 * MS,
+        reject_every=2,
+        quiet=True,
+    )
+    result = replay(cfg)
+    journal = list(read_journal(tmp_path / "run" / "journal.vtj"))
+    outcomes = check_journal(
+        journal, legs=(SPOT, USDM), window_ns=50 * MS, policy="hedge", next_leg_on="filled", hedge_retries=1
+    )
+    assert outcomes and set(outcomes.values()) == {"hedged"}  # every 2nd order rejected, every hedge passes
+    assert result.report.arbitrages == dict(sorted(Counter(outcomes.values()).items()))
