@@ -23,6 +23,7 @@ before the request that it describes is sent (DESIGN.md sections 5 and 6).
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import io
 import os
@@ -425,7 +426,7 @@ def _open_or_repair(f: IO[bytes], name: str, repair: bool) -> tuple[int, int, in
 # ── the stores ─────────────────────────────────────────────────────────────────────────────────
 
 
-class _Journal:
+class _Journal(abc.ABC):
     """What both stores share: sequence stamping and record encoding."""
 
     _name: str
@@ -475,8 +476,9 @@ class _Journal:
         parts[1::2] = payloads
         return stamped, parts
 
+    @abc.abstractmethod
     def close(self) -> None:
-        raise NotImplementedError
+        """Release the store; each store says what closing means for it."""
 
     def _too_large(self, payload: bytes) -> None:
         raise JournalError(

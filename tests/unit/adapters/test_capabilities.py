@@ -34,7 +34,7 @@ def test_error_docs_list_every_code() -> None:
 
 
 def test_preflight_accepts_krx_on_sim_backtest() -> None:
-    preflight(["sim"], Mode.BACKTEST, ["krx:005930"])
+    assert preflight(["sim"], Mode.BACKTEST, ["krx:005930"]) is None
 
 
 @pytest.mark.parametrize(
