@@ -85,6 +85,8 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     #: arbitrage strategies: stale snapshots skipped, and how each intent ended
     stale_snapshots: int
     arbitrages: dict[str, int]
+    #: equity in every currency the run holds, unconverted (an inverse leg settles in its base)
+    equity_by_currency: dict[str, str]
 
 
 class _OpenTrip(msgspec.Struct):
@@ -242,6 +244,7 @@ def build(
         turnover=_ratio(turnover),
         stale_snapshots=stale,
         arbitrages=dict(sorted(outcomes.items())),
+        equity_by_currency={c: _money(ledger.equity(c)) for c in sorted(ledger.snapshot().cash)},
     )
     return report, curve, trips.trips
 

@@ -7,6 +7,8 @@ aligned and resolved legs for the arbitrage, with each leg-failure policy's dete
 
 from __future__ import annotations
 
+import csv
+import gzip
 import hashlib
 import json
 from collections import defaultdict
@@ -79,7 +81,9 @@ def _arb_run(tmp_path: Path, name: str, *extra: str) -> dict[str, object]:
     return replay(tmp_path / name, SPREAD_ARB, [need(SPOT), need(USDM)], "--cash", "100000", *extra)
 
 
-def _check_arbitrage_journal(events: list[dict[str, object]], window_ms: int) -> dict[str, str]:
+def _check_arbitrage_journal(
+    events: list[dict[str, object]], window_ms: int, n_legs: int = 2
+) -> dict[str, str]:
     submitted: dict[str, list[dict[str, object]]] = defaultdict(list)
     status: dict[str, str] = {}
     resolved: dict[str, str] = {}
@@ -88,7 +92,7 @@ def _check_arbitrage_journal(events: list[dict[str, object]], window_ms: int) ->
         if kind == "OrderSubmitted":
             assert e["arb_id"] is not None, "every order of an arbitrage carries its audit fields"
             aligned = e["aligned_ts_ns"]
-            assert isinstance(aligned, list) and len(aligned) == 2
+            assert isinstance(aligned, list) and len(aligned) == n_legs
             assert max(aligned) - min(aligned) <= window_ms * 1_000_000
             legs = submitted[str(e["arb_id"])]
             if legs and int(e["leg"]) > int(legs[-1]["leg"]):  # type: ignore[call-overload]
@@ -187,3 +191,44 @@ def test_an_arbitrage_leg_on_a_venue_that_cannot_serve_it_is_refused_before_the_
 def test_a_zero_size_leg_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(SPREAD_ARB), "--param", "size=0", "--json"]) == 1
     assert json.loads(capsys.readouterr().out)["error"]["code"] == "VT111"
+
+
+def _synthetic_inverse_quotes(path: Path, offset: str) -> Path:
+    """COIN-M BTCUSD-PERP quotes made from the USD-M ones: prices shifted, sizes in contracts."""
+    with gzip.open(need(USDM), "rt", newline="") as src, gzip.open(path, "wt", newline="") as dst:
+        rows = csv.reader(src)
+        out = csv.writer(dst, lineterminator="\n")
+        out.writerow(next(rows))
+        for ts, bid, _bid_qty, ask, _ask_qty in rows:
+            out.writerow([ts, Decimal(bid) + Decimal(offset), "100", Decimal(ask) + Decimal(offset), "100"])
+    return path
+
+
+def test_three_legs_with_an_inverse_contract_keep_the_invariants(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    coinm = _synthetic_inverse_quotes(tmp_path / "binance-coinm_BTCUSD-PERP_quotes_synthetic.csv.gz", "3")
+    legs = "binance-spot:BTCUSDT,binance-usdm:BTCUSDT,binance-coinm:BTCUSD-PERP"
+    report = replay(
+        tmp_path / "run",
+        SPREAD_ARB,
+        [need(SPOT), need(USDM), coinm],
+        "--param",
+        f"legs={legs}",
+        "--cash",
+        "100000",
+    )
+    arbitrages = report["arbitrages"]
+    assert isinstance(arbitrages, dict) and arbitrages.get("filled", 0) > 0
+    events = export(tmp_path / "run", capsys)
+    _check_arbitrage_journal(events, window_ms=50, n_legs=3)
+    inverse = [
+        e for e in events if e["type"] == "OrderFilled" and e["instrument"] == "binance-coinm:BTCUSD-PERP"
+    ]
+    assert inverse, "the inverse leg traded"
+    # 0.002 BTC at about 61,650 USD is 1.23 contracts of 100 USD: rounded down to 1 contract
+    assert {Decimal(str(e["last_qty"])) for e in inverse} == {Decimal(1)}
+    assert all(e["fee_currency"] == "BTC" for e in inverse)
+    by_currency = report["equity_by_currency"]
+    assert isinstance(by_currency, dict) and set(by_currency) == {"BTC", "USDT"}
+    assert by_currency["USDT"] == report["final_equity"]
