@@ -4,6 +4,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3
+# uv manages .venv itself; an activated environment elsewhere must not redirect it
+unexport VIRTUAL_ENV
 UV_VERSION := 0.13.8
 UV := $(PYTHON) -m uv
 VENV := .venv
