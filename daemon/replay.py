@@ -55,6 +55,7 @@ from engines.events import (
     RunStarted,
     SubmitOrder,
     TradeTick,
+    submitted,
 )
 from engines.instruments import InstrumentSpec
 from engines.ledger import Ledger
@@ -242,7 +243,7 @@ class Session:
                 # an order released by a fact stamped later than now (an ack after latency) leaves
                 # at that fact's time, so latencies add up across an arbitrage's legs
                 at = max(now, item.ts_event)
-                self.record(_submitted(item))
+                self.record(submitted(item))
                 for fact in self.venue.submit(item, at):
                     self.record(fact)
             elif isinstance(item, CancelOrder):
@@ -269,26 +270,6 @@ class Session:
         self.record(
             RunFinished(ts_event=self.last_ts, ts_init=self.last_ts, run_id=run_id, reason="end of data")
         )
-
-
-def _submitted(cmd: SubmitOrder) -> OrderSubmitted:
-    return OrderSubmitted(
-        ts_event=cmd.ts_event,
-        ts_init=cmd.ts_init,
-        strategy=cmd.strategy,
-        client_order_id=cmd.client_order_id,
-        instrument=cmd.instrument,
-        side=cmd.side,
-        order_type=cmd.order_type,
-        quantity=cmd.quantity,
-        price=cmd.price,
-        trigger_price=cmd.trigger_price,
-        time_in_force=cmd.time_in_force,
-        reduce_only=cmd.reduce_only,
-        arb_id=cmd.arb_id,
-        leg=cmd.leg,
-        aligned_ts_ns=cmd.aligned_ts_ns,
-    )
 
 
 ENGINES: dict[str, type[SingleAssetEngine] | type[PortfolioEngine] | type[ArbitrageEngine]] = {

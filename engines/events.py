@@ -362,6 +362,12 @@ def to_builtins(record: Event | Command) -> dict[str, Any]:
     return out
 
 
+def submitted(cmd: SubmitOrder) -> OrderSubmitted:
+    """The intent to journal before ``cmd`` is sent: every field of the command, carried over whole,
+    so a field added to both can never be dropped on the way to the journal."""
+    return OrderSubmitted(**msgspec.structs.asdict(cmd))
+
+
 def with_seq(event: Event, seq: int) -> Event:
     """The same event stamped with its journal sequence number."""
     return msgspec.structs.replace(event, seq=seq)

@@ -20,6 +20,7 @@ from engines.events import (
     Side,
     SubmitOrder,
     SubmitOrderList,
+    submitted,
     to_builtins,
     with_seq,
 )
@@ -107,3 +108,24 @@ def test_events_are_frozen_and_seq_is_stamped_by_copy() -> None:
 def test_unknown_type_tag_is_refused() -> None:
     with pytest.raises(msgspec.ValidationError):
         CODEC.from_json(b'{"type": "OrderTeleported", "ts_event": 1, "ts_init": 1}')
+
+
+def test_the_journalled_intent_carries_every_field_of_the_command() -> None:
+    cmd = SubmitOrder(
+        ts_event=3,
+        ts_init=4,
+        strategy="arb",
+        client_order_id="arb-7",
+        instrument="binance-usdm:BTCUSDT",
+        side=Side.BUY,
+        order_type=OrderType.LIMIT,
+        quantity=Decimal("0.002"),
+        price=Decimal("61000.1"),
+        reduce_only=True,
+        arb_id="arb-1",
+        leg=1,
+        aligned_ts_ns=(10, 12),
+    )
+    intent = submitted(cmd)
+    assert msgspec.structs.asdict(cmd).items() <= msgspec.structs.asdict(intent).items()
+    assert intent.seq == 0
