@@ -229,6 +229,23 @@ ERROR_CODES: Final[dict[str, ErrorCode]] = {
         "Give --data that holds every symbol the strategy trades (every arbitrage leg), "
         "or change the universe parameter.",
     ),
+    "VT511": ErrorCode(
+        "the same data given twice",
+        "Give each data file once; two paths to one file (a link, a copy) count as the same data.",
+    ),
+    "VT512": ErrorCode(
+        "two data sources overlap in time for one instrument",
+        "Give one source per instrument and period; split or trim the files so their times do not overlap.",
+    ),
+    "VT513": ErrorCode(
+        "timestamp outside the plausible range",
+        "ts_ns is UTC epoch nanoseconds between 1990 and 2100; a value in seconds or milliseconds "
+        "needs multiplying by 1e9 or 1e6.",
+    ),
+    "VT514": ErrorCode(
+        "data path is not a regular file",
+        "Give a regular file (or a replay fixture directory); pipes, devices and sockets are refused.",
+    ),
     # ── journal (6xx) ──
     "VT600": ErrorCode(
         "not a journal file",
@@ -255,6 +272,14 @@ ERROR_CODES: Final[dict[str, ErrorCode]] = {
     "VT605": ErrorCode(
         "journal I/O error",
         "Check the path, permissions and free space, and that no other process writes the journal.",
+    ),
+    "VT606": ErrorCode(
+        "journal path is not a regular file",
+        "Give a run directory or its journal.vtj; pipes, devices and sockets are refused.",
+    ),
+    "VT607": ErrorCode(
+        "journal record length implausible",
+        "This is not a journal, or it is damaged at the reported offset; verify shows the intact prefix.",
     ),
     "VT330": ErrorCode(
         "strategy raised an exception",
@@ -283,6 +308,37 @@ ERROR_CODES: Final[dict[str, ErrorCode]] = {
         "arbitrage unwind failed",
         "Flatten the leg named in the halt by hand (the venue refused the unwind 3 times), "
         "then restart the strategy.",
+    ),
+    # ── runs, outputs and options (7xx) ──
+    "VT700": ErrorCode(
+        "output directory holds something other than a run",
+        "Give --out a new directory, or one a previous run wrote (it holds .vibetrading-run); "
+        "nothing in it was touched.",
+    ),
+    "VT701": ErrorCode(
+        "output directory in use by another run",
+        "Wait for the other run to end, or give a different --out.",
+    ),
+    "VT702": ErrorCode(
+        "output directory already holds a run",
+        "Add --force to replace the previous run, or give a different --out.",
+    ),
+    "VT703": ErrorCode(
+        "file-system error",
+        "Check the path, its permissions and the free space; the message names the path and the reason.",
+    ),
+    "VT704": ErrorCode(
+        "report could not be written; the journal is kept",
+        "Free space or fix permissions and run the replay again; the journal kept at the path shown "
+        "holds every fact of the run (`vibetrading journal export`).",
+    ),
+    "VT710": ErrorCode(
+        "option value out of range",
+        "Give the option a value within the range the message states (`vibetrading COMMAND --help`).",
+    ),
+    "VT720": ErrorCode(
+        "run interrupted",
+        "The run was stopped by a signal; nothing of it was kept. Run it again.",
     ),
     # ── internal consistency (4xx) ──
     "VT400": ErrorCode(
