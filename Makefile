@@ -30,7 +30,7 @@ install: $(BIN)/vibetrading ## create .venv from uv.lock (installs uv with pip w
 FIXTURE ?= replay_fixtures/krx-kospi6-daily
 
 run: install ## the main job: replay the bundled KOSPI fixture with the canonical strategy, print the report
-	$(BIN)/vibetrading replay $(STRATEGY) --data $(FIXTURE) --cash 10000000 --fee-bps 15 --out runs/make-run
+	$(BIN)/vibetrading replay $(STRATEGY) --data $(FIXTURE) --cash 10000000 --fee-bps 15 --out runs/make-run --force
 
 lint: install ## ruff lint and format check
 	$(BIN)/ruff check .

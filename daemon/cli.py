@@ -1,13 +1,16 @@
 """The ``vibetrading`` command line.
 
 Exit codes: 0 success, 1 a typed error in the strategy, data or run (its code and a hint are printed,
-never a traceback), 2 a usage error.
+never a traceback), 2 a usage error (an unknown option, or an option value out of range, VT710),
+130 / 143 a run stopped by SIGINT / SIGTERM (one line, nothing of the run kept).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
 import sys
 from collections.abc import Sequence
 from decimal import Decimal
@@ -17,6 +20,7 @@ import msgspec
 
 from adapters import capabilities
 from adapters.capabilities import Mode
+from daemon.interrupt import Interrupted
 from daemon.preflight import UsageError, load_strategy, validate
 from engines.errors import VibeError
 from engines.sdk import STRATEGY_TYPES
@@ -26,6 +30,41 @@ DEFAULT_STRATEGY = Path("strategies/my_strategy_a.py")
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Shows every option's default, except where there is none to show (None, False, [])."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (
+            "default" in text
+            or default is None
+            or default is False
+            or default == []
+            or default is argparse.SUPPRESS
+            or (not action.option_strings and action.nargs not in ("?", "*"))
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every parser and subparser (argparse makes them of the parent's class) shows its defaults."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    try:
+        return version("vibetrading")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _add_strategy_options(parser: argparse.ArgumentParser) -> None:
@@ -52,10 +91,11 @@ def _add_strategy_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="vibetrading",
         description="Event-sourced trading daemon: validate, replay and run strategies.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p_validate = sub.add_parser("validate", help="preflight a strategy file (exit 0 valid, 1 invalid)")
@@ -86,29 +126,49 @@ def build_parser() -> argparse.ArgumentParser:
         help="market data: a shared/data CSV (.csv.gz) or a replay fixture directory (repeatable)",
     )
     p_replay.add_argument(
-        "--cash", type=_decimal, default=Decimal(100_000), help="initial cash (default 100000)"
+        "--cash",
+        type=_decimal,
+        default=Decimal(100_000),
+        help="initial cash, in the universe's quote currency",
     )
     p_replay.add_argument(
-        "--fee-bps", type=_decimal, default=None, help="fee in bps of notional on every fill"
+        "--fee-bps",
+        type=_decimal,
+        default=None,
+        metavar="BPS",
+        help="fee in bps of notional on every fill, 0 to 10000 (default: each instrument's own fees)",
     )
-    p_replay.add_argument("--latency-ms", type=_decimal, default=Decimal(0), help="order latency (default 0)")
     p_replay.add_argument(
-        "--sample-ms", type=int, default=1000, help="equity sampling for tick data (default 1000 ms)"
+        "--latency-ms", type=_decimal, default=Decimal(0), metavar="MS", help="order latency, 0 to 86400000"
     )
     p_replay.add_argument(
-        "--seed", type=int, default=0, help="seed of ctx.random and of injected rejects (default 0)"
+        "--sample-ms", type=int, default=1000, metavar="MS", help="equity sampling interval for tick data"
     )
+    p_replay.add_argument("--seed", type=int, default=0, help="seed of ctx.random and of injected rejects")
     p_replay.add_argument(
         "--reject-prob",
         type=_decimal,
         default=None,
         metavar="P",
-        help="inject venue rejects with probability P",
+        help="inject venue rejects with probability P, 0 to 1 (default: none)",
     )
     p_replay.add_argument(
-        "--reject-every", type=int, default=None, metavar="N", help="inject a venue reject every Nth order"
+        "--reject-every",
+        type=int,
+        default=None,
+        metavar="N",
+        help="inject a venue reject every Nth order, N >= 1 (default: none)",
     )
-    p_replay.add_argument("--out", type=Path, default=Path("runs/replay"), help="output directory")
+    p_replay.add_argument(
+        "--out",
+        type=Path,
+        default=Path("runs/replay"),
+        metavar="DIR",
+        help="output directory: new, or a previous run's (replaced only with --force)",
+    )
+    p_replay.add_argument(
+        "--force", action="store_true", help="replace a previous run's output in --out (never other files)"
+    )
     p_replay.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio", help="event loop")
     p_replay.add_argument("--json", action="store_true", help="print report.json instead of the table")
     p_replay.add_argument("--quiet", action="store_true", help="no progress line on stderr")
@@ -126,7 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
     dsub = p_data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     p_import = dsub.add_parser("import", help="validate CSV files and write a binary replay fixture")
     p_import.add_argument("files", nargs="+", type=Path, help="normalised CSV files (docs/data.md)")
-    p_import.add_argument("--out", type=Path, required=True, help="fixture directory to write")
+    p_import.add_argument(
+        "--out", type=Path, required=True, help="fixture directory to write: new, or one an import wrote"
+    )
+    p_import.add_argument(
+        "--force", action="store_true", help="replace a fixture an earlier import wrote in --out"
+    )
     p_import.add_argument("--name", required=True, help="fixture name")
     p_import.add_argument("--source", required=True, help="where the data came from")
     p_import.add_argument("--licence", required=True, help="the data's licence (must allow redistribution)")
@@ -182,16 +247,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def _decimal(text: str) -> Decimal:
     try:
-        value = Decimal(text)
+        return Decimal(text)
     except ArithmeticError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a decimal number") from None
-    if not value.is_finite() or value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number >= 0")
-    return value
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from daemon.replay import ReplayConfig, replay  # noqa: PLC0415 - keeps validate's start-up small
+    from daemon.replay import ReplayConfig, check_options, latency_ns, replay  # noqa: PLC0415 - keeps validate's start-up small
 
     cfg = ReplayConfig(
         strategy=args.strategy,
@@ -200,16 +262,20 @@ def cmd_replay(args: argparse.Namespace) -> int:
         params=tuple(args.param),
         cash=args.cash,
         fee_bps=args.fee_bps,
-        latency_ns=int(args.latency_ms * 1_000_000),
+        latency_ns=latency_ns(args.latency_ms),
         reject_every=args.reject_every,
         reject_prob=args.reject_prob,
         sample_ns=args.sample_ms * 1_000_000,
         loop=args.loop,
         seed=args.seed,
         quiet=args.quiet,
+        force=args.force,
     )
+    check_options(cfg)  # before the strategy loads: a bad option never costs a load
     loaded = load_strategy(args.strategy, params=args.param, expected_type=args.expected_type)
     result = replay(cfg, loaded=loaded)
+    for warning in result.report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.json:
         sys.stdout.write((result.out / "report.json").read_text())
     else:
@@ -218,10 +284,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def summary_table(rep: object, out: Path) -> str:
+    from daemon.report import display  # noqa: PLC0415
+
     raw = msgspec.to_builtins(rep)
     assert isinstance(raw, dict)
     width = max(len(k) for k in raw)
-    lines = [f"{k:<{width}}  {v}" for k, v in raw.items()]
+    lines = [f"{k:<{width}}  {display(v)}" for k, v in raw.items()]
     lines.append(
         f"{'output':<{width}}  {out}/ (report.json, report.html, trades.csv, equity.csv, journal.vtj)"
     )
@@ -252,22 +320,33 @@ def cmd_journal(args: argparse.Namespace) -> int:
             error = result.error or {}
             print(f"error: {path}: {error.get('code')} {error.get('message')}", file=sys.stderr)
         return EXIT_OK if result.ok else EXIT_INVALID
-    journal.export_jsonl(path, sys.stdout)
+    try:
+        journal.export_jsonl(path, sys.stdout)
+        sys.stdout.flush()  # inside the try: a reader gone after the last write shows here, not at exit
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise VibeError(
+            f"cannot write the export: {exc.strerror or exc}", code="VT703", file="<stdout>"
+        ) from None
     return EXIT_OK
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from daemon import data  # noqa: PLC0415
+    from daemon import data, outdir  # noqa: PLC0415
+    from daemon.interrupt import interruptible  # noqa: PLC0415
 
-    manifest = data.import_files(
-        args.files,
-        args.out,
-        name=args.name,
-        source=args.source,
-        licence=args.licence,
-        instruments=args.instrument,
-        compression=args.compression,
-    )
+    with interruptible(), outdir.WorkDir(args.out, command="data import", force=args.force) as work:
+        manifest = data.import_files(
+            args.files,
+            work.path,
+            name=args.name,
+            source=args.source,
+            licence=args.licence,
+            instruments=args.instrument,
+            compression=args.compression,
+        )
+        work.commit(outdir.files_in(work.path), {"events_sha256": manifest.events_sha256})
     print(f"OK {args.out}: {manifest.events} events in {manifest.chunks} chunks")
     print(f"events.vtm sha256 {manifest.events_sha256}")
     return EXIT_OK
@@ -303,16 +382,38 @@ COMMANDS = {
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    as_json = getattr(args, "json", False)
     try:
         return COMMANDS[args.command](args)
     except UsageError as exc:
         print(f"vibetrading: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except VibeError as exc:
-        _report_error(exc, as_json=getattr(args, "json", False))
-        return EXIT_INVALID
+        _report_error(exc, as_json=as_json)
+        return EXIT_USAGE if exc.code == "VT710" else EXIT_INVALID
+    except Interrupted as stop:
+        print(
+            f"vibetrading: {args.command} interrupted by {stop.name}; nothing of it was kept", file=sys.stderr
+        )
+        return stop.exit_code
     except KeyboardInterrupt:
+        print(f"vibetrading: {args.command} interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _closed_pipe()
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            return _closed_pipe()
+        raise
+
+
+def _closed_pipe() -> int:
+    """The reader of stdout went away (``| head``): stop quietly, as Unix tools do."""
+    # Python would complain again when it flushes stdout at exit; point it at nothing instead
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_OK
 
 
 def entrypoint() -> None:

@@ -13,29 +13,36 @@ Two ways in, one stream out (``engines.events`` ``QuoteTick | TradeTick | Bar``)
   price string is parsed into a ``Decimal`` once per chunk rather than once per field.
 
 docs/data.md is the contract: required columns per kind, timestamp conventions, ordering and tie
-rules, the error codes VT500 to VT509 and the fixture format.
+rules, the error codes VT500 to VT514 and the fixture format.
+
+Every path is ``stat``-ed before it is opened and only regular files are read (VT514), so a FIFO
+named like a data file cannot hang a replay. :func:`check_sources` (and :func:`sources_from_args`)
+refuse the same data given twice (VT511) before any event is read; the merge refuses two sources
+whose times overlap for one stream (VT512).
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 import gzip
 import hashlib
-import heapq
 import io
 import os
 import re
+import stat
 import struct
 import sys
 import zlib
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import date
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from itertools import chain, islice
-from operator import attrgetter
+from heapq import heapify, heappop, heapreplace
+from itertools import chain, islice, pairwise
 from pathlib import Path
-from typing import Final, Literal, Protocol, TextIO
+from typing import Final, Literal, NamedTuple, Protocol, TextIO
 
 import msgspec
 
@@ -59,6 +66,7 @@ __all__ = [
     "SourceInfo",
     "StreamInfo",
     "batched",
+    "check_sources",
     "describe",
     "describe_source",
     "import_files",
@@ -69,6 +77,7 @@ __all__ = [
     "read_fixture_chunks",
     "read_manifest",
     "sources_from_args",
+    "symbols_in",
     "write_fixture",
 ]
 
@@ -76,7 +85,7 @@ __all__ = [
 
 
 class DataError(VibeError):
-    """A data file or fixture breaks the data contract (codes VT500 to VT509, docs/data.md)."""
+    """A data file or fixture breaks the data contract (codes VT500 to VT514, docs/data.md)."""
 
     code = "VT500"
 
@@ -163,6 +172,91 @@ def describe(path: str | os.PathLike[str]) -> DataSource:
     )
 
 
+# ── opening files ───────────────────────────────────────────────────────────────────────────────
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    if exc.strerror:
+        name = errno.errorcode.get(exc.errno or 0)
+        return f"{exc.strerror[0].lower()}{exc.strerror[1:]}" + (f" ({name})" if name else "")
+    return str(exc) or type(exc).__name__
+
+
+def _unreadable(path: str, exc: OSError, code: str = "VT500") -> DataError:
+    return DataError(f"cannot read the file: {_os_reason(exc)}", code=code, file=path)
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    return f"of file type {stat.S_IFMT(mode):#o}"
+
+
+def _not_regular(path: str, mode: int) -> DataError:
+    return DataError(
+        f"not a regular file: it is {_file_kind(mode)}; data is read from regular files only",
+        code="VT514",
+        file=path,
+    )
+
+
+def _stat(path: str, code: str = "VT500") -> os.stat_result:
+    """``os.stat`` (following links) with the OS error as a DataError naming the path."""
+    try:
+        return os.stat(path)
+    except OSError as exc:
+        raise _unreadable(path, exc, code) from exc
+
+
+def _open_binary(path: str, code: str = "VT500") -> io.BufferedReader:
+    """Open a data file for reading; anything but a regular file is VT514 and is never opened.
+
+    Opening a FIFO waits for a writer, forever, hence the ``stat`` first. The open itself is
+    non-blocking and checked again with ``fstat``, so a FIFO swapped in after the ``stat`` is
+    refused too instead of hanging.
+    """
+    mode = _stat(path, code).st_mode
+    if not stat.S_ISREG(mode):
+        raise _not_regular(path, mode)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise _unreadable(path, exc, code) from exc
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _not_regular(path, mode)
+        os.set_blocking(fd, True)
+        return open(fd, "rb")
+    except OSError as exc:
+        os.close(fd)
+        raise _unreadable(path, exc, code) from exc
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+@contextmanager
+def _open_text(path: str) -> Iterator[TextIO]:
+    """A data file as text: gunzipped when named ``.gz``, a BOM dropped, bad bytes kept as escapes."""
+    with _open_binary(path) as raw:
+        stream = raw
+        if path.endswith(".gz"):
+            stream = io.BufferedReader(gzip.GzipFile(fileobj=raw, mode="rb"), buffer_size=1 << 16)
+        with io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="") as text:
+            yield text
+
+
 # ── CSV reading ─────────────────────────────────────────────────────────────────────────────────
 
 QUOTE_COLUMNS: Final = ("ts_ns", "bid", "bid_qty", "ask", "ask_qty")
@@ -183,23 +277,83 @@ _SIDES: Final = {"buy": Side.BUY, "sell": Side.SELL}
 _EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
 _ZERO: Final = Decimal(0)
 _TS_MAX: Final = (1 << 63) - 1  # ts_ns is an int64
+# The plausible range of ts_ns (inclusive): a time in seconds or milliseconds is decades before it.
+_TS_FIRST: Final = 631_152_000 * SECOND_NS  # 1990-01-01T00:00:00Z
+_TS_LAST: Final = 4_102_444_800 * SECOND_NS  # 2100-01-01T00:00:00Z
+_TS_UNITS: Final = (("seconds", 10**9, "1e9"), ("milliseconds", 10**6, "1e6"), ("microseconds", 10**3, "1e3"))
 _READ_ERRORS: Final = (OSError, EOFError, zlib.error, UnicodeDecodeError, csv.Error)
+# Bytes that are not UTF-8 decode to these lone surrogates (errors="surrogateescape"), so a bad
+# byte reaches the row that holds it and is reported at its own line, not at the line the reader
+# had reached when the decoder's read-ahead met it.
+_ESCAPED_RE: Final = re.compile("[\udc80-\udcff]")
 
 _is_dec = _DEC_RE.fullmatch
 
 
-def _open_text(path: str) -> TextIO:
-    if path.endswith(".gz"):
-        return io.TextIOWrapper(
-            io.BufferedReader(gzip.GzipFile(path, "rb"), buffer_size=1 << 16),
-            encoding="utf-8-sig",
-            newline="",
-        )
-    return open(path, encoding="utf-8-sig", newline="")
-
-
 def _show(text: str) -> str:
     return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def _iso(ts_ns: int) -> str:
+    """A UTC epoch-ns time as ISO 8601 for messages (any int64, also implausible ones)."""
+    try:
+        moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ts_ns // 1000)
+    except OverflowError:
+        return "out of the calendar"
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _implausible(src: DataSource, line: int, ts: int, what: str = "ts_ns") -> DataError:
+    side = "before 1990-01-01" if ts < _TS_FIRST else "after 2100-01-01"
+    guess = ""
+    for unit, scale, factor in _TS_UNITS:
+        if _TS_FIRST <= ts * scale <= _TS_LAST:
+            guess = f"; read as {unit} it is {_iso(ts * scale)}: multiply by {factor}"
+            break
+    return DataError(
+        f"{what} {ts} ({_iso(ts)}) is {side}, not UTC epoch nanoseconds{guess}",
+        code="VT513",
+        file=src.path,
+        line=line,
+    )
+
+
+def _ts_error(src: DataSource, line: int, ts: int, last: int, what: str = "ts_ns") -> DataError:
+    """A row's ts_ns is below the previous one or above the plausible range: say which."""
+    if _TS_FIRST <= ts <= _TS_LAST:
+        return _backwards(src, line, what, ts, last)
+    return _implausible(src, line, ts, what)
+
+
+def _escaped(
+    src: DataSource, line: int, columns: Sequence[str] | None, cells: Sequence[str]
+) -> DataError | None:
+    """VT500 at the exact line when a cell holds a byte that is not UTF-8, else None.
+
+    ``line`` is the reader's line, the last of the row; a quoted cell may span lines, so the line
+    breaks after the bad byte are counted back. ``columns`` None means the cells are the header.
+    """
+    for k, text in enumerate(cells):
+        if text.isascii():
+            continue
+        bad = _ESCAPED_RE.search(text)
+        if bad is None:
+            continue
+        rest = text[bad.start() :] + "".join(cells[k + 1 :])
+        breaks = rest.count("\n") + rest.count("\r") - rest.count("\r\n")
+        if columns is None:
+            where = "in the header"
+        elif k < len(columns):
+            where = f"in column {columns[k]!r}"
+        else:
+            where = f"in cell {k + 1}"
+        return DataError(
+            f"not UTF-8 text: byte 0x{ord(bad.group()) - 0xDC00:02x} {where}",
+            code="VT500",
+            file=src.path,
+            line=line - breaks,
+        )
+    return None
 
 
 def _cell_reason(text: str, check: str) -> str | None:
@@ -252,7 +406,10 @@ def _cell_reason(text: str, check: str) -> str | None:
 def _bad_row(
     src: DataSource, line: int, columns: Sequence[str], checks: Sequence[str], row: Sequence[str]
 ) -> DataError:
-    """The error for the first cell of ``row`` that fails its check."""
+    """The error for the first cell of ``row`` that fails its check (a byte not UTF-8 first)."""
+    escaped = _escaped(src, line, columns, row)
+    if escaped is not None:
+        return escaped
     for column, check, text in zip(columns, checks, row, strict=True):
         reason = _cell_reason(text, check)
         if reason is not None:
@@ -262,7 +419,11 @@ def _bad_row(
     raise AssertionError("no bad cell in a row reported as bad")  # pragma: no cover
 
 
-def _width_error(src: DataSource, line: int, cells: int, expected: int) -> DataError:
+def _width_error(src: DataSource, line: int, row: Sequence[str], expected: int) -> DataError:
+    escaped = _escaped(src, line, (), row)
+    if escaped is not None:
+        return escaped
+    cells = len(row)
     what = "short" if cells < expected else "long"
     return DataError(
         f"row too {what}: {cells} cells, the header has {expected}",
@@ -284,6 +445,9 @@ def _backwards(src: DataSource, line: int, what: str, now: object, before: objec
 def _check_header(src: DataSource, header: Sequence[str], expected: Sequence[str]) -> None:
     if list(header) == list(expected):
         return
+    escaped = _escaped(src, 1, None, header)
+    if escaped is not None:
+        raise escaped
     missing = [c for c in expected if c not in header]
     extra = [c for c in header if c not in expected]
     if missing:
@@ -359,11 +523,11 @@ def _quotes(src: DataSource, reader: _CsvRows, header: list[str]) -> Iterator[Qu
     checks = (_TS, _DEC, _DEC, _DEC, _DEC)
     instrument = src.symbol
     cached, parse = _decimal_parsers()
-    last = -1
+    last = _TS_FIRST  # the floor of the plausible range: one compare checks order and range
     last_s: str | None = None  # the previous row's ts_ns cell: ties skip the parse
     for row in reader:
         if len(row) != 5:
-            raise _width_error(src, reader.line_num, len(row), 5)
+            raise _width_error(src, reader.line_num, row, 5)
         ts_s, bid_s, bid_qty_s, ask_s, ask_qty_s = row
         try:
             bid = cached(bid_s) or parse(bid_s)
@@ -372,8 +536,8 @@ def _quotes(src: DataSource, reader: _CsvRows, header: list[str]) -> Iterator[Qu
             ask_qty = cached(ask_qty_s) or parse(ask_qty_s)
             if ts_s != last_s:
                 ts = _ts_cell(ts_s)
-                if ts < last:
-                    raise _backwards(src, reader.line_num, "ts_ns", ts, last)
+                if ts < last or ts > _TS_LAST:
+                    raise _ts_error(src, reader.line_num, ts, last)
                 last, last_s = ts, ts_s
         except _BadCell:
             raise _bad_row(src, reader.line_num, QUOTE_COLUMNS, checks, row) from None
@@ -398,22 +562,23 @@ def _trades(src: DataSource, reader: _CsvRows, header: list[str]) -> Iterator[Tr
     instrument = src.symbol
     sides = _SIDES
     cached, parse = _decimal_parsers()
-    last = -1
+    last = _TS_FIRST
     last_s: str | None = None  # the previous row's ts_ns cell: ties skip the parse
     for row in reader:
         if len(row) != 5:
-            raise _width_error(src, reader.line_num, len(row), 5)
+            raise _width_error(src, reader.line_num, row, 5)
         ts_s, price_s, qty_s, side_s, trade_id = row
         try:
             price = cached(price_s) or parse(price_s)
             qty = cached(qty_s) or parse(qty_s)
             side = sides[side_s]
-            if not trade_id:
+            # the one free-text cell: the others' grammars already refuse an escaped bad byte
+            if not trade_id or (not trade_id.isascii() and _ESCAPED_RE.search(trade_id)):
                 raise _BadCell
             if ts_s != last_s:
                 ts = _ts_cell(ts_s)
-                if ts < last:
-                    raise _backwards(src, reader.line_num, "ts_ns", ts, last)
+                if ts < last or ts > _TS_LAST:
+                    raise _ts_error(src, reader.line_num, ts, last)
                 last, last_s = ts, ts_s
         except (_BadCell, KeyError):
             raise _bad_row(src, reader.line_num, TRADE_COLUMNS, checks, row) from None
@@ -446,10 +611,10 @@ def _bars(src: DataSource, reader: _CsvRows, header: list[str]) -> Iterator[Bar]
     instrument = src.symbol
     interval = src.interval_ns
     cached, parse = _decimal_parsers()
-    last = -1
+    last = _TS_FIRST
     for row in reader:
         if len(row) != 6:
-            raise _width_error(src, reader.line_num, len(row), 6)
+            raise _width_error(src, reader.line_num, row, 6)
         ts_s, o_s, h_s, l_s, c_s, v_s = row
         try:
             o = cached(o_s) or parse(o_s)
@@ -460,8 +625,8 @@ def _bars(src: DataSource, reader: _CsvRows, header: list[str]) -> Iterator[Bar]
             ts = _ts_cell(ts_s)
         except _BadCell:
             raise _bad_row(src, reader.line_num, BAR_COLUMNS, checks, row) from None
-        if ts < last:
-            raise _backwards(src, reader.line_num, "ts_ns (bar open)", ts, last)
+        if ts < last or ts > _TS_LAST:
+            raise _ts_error(src, reader.line_num, ts, last, "ts_ns (bar open)")
         last = ts
         if not (lo <= o <= h and lo <= c <= h):
             raise _bar_error(src, reader.line_num, (o, h, lo, c))
@@ -498,7 +663,7 @@ def _daily_ohlcv(src: DataSource, reader: _CsvRows, header: list[str]) -> Iterat
     opened = 0
     for row in reader:
         if len(row) != 7:
-            raise _width_error(src, reader.line_num, len(row), 7)
+            raise _width_error(src, reader.line_num, row, 7)
         d_s, sym_s, o_s, h_s, l_s, c_s, v_s = row
         try:
             if d_s != last_day:
@@ -536,6 +701,9 @@ def _daily_ohlcv(src: DataSource, reader: _CsvRows, header: list[str]) -> Iterat
 
 def _panel_symbols(src: DataSource, header: list[str]) -> list[str]:
     """The symbols of a wide panel's header ``date,SYM1,SYM2,...`` (VT502 when it is not one)."""
+    escaped = _escaped(src, 1, None, header)
+    if escaped is not None:
+        raise escaped
     if not header or header[0] != "date":
         raise DataError(
             f"the first column of a dailyclose file must be 'date', not {_show(header[0] if header else '')}",
@@ -572,7 +740,7 @@ def _daily_close(src: DataSource, reader: _CsvRows, header: list[str]) -> Iterat
     opened = 0
     for row in reader:
         if len(row) != width:
-            raise _width_error(src, reader.line_num, len(row), width)
+            raise _width_error(src, reader.line_num, row, width)
         d_s = row[0]
         try:
             day = _day_cell(d_s)
@@ -644,8 +812,6 @@ def _stream(src: DataSource, rows: _RowReader) -> Iterator[MarketEvent]:
 
 
 def _describe_exc(exc: BaseException) -> str:
-    if isinstance(exc, FileNotFoundError):
-        return "no such file"
     if isinstance(exc, gzip.BadGzipFile):
         return f"not a valid gzip file ({exc})"
     if isinstance(exc, EOFError):
@@ -654,10 +820,200 @@ def _describe_exc(exc: BaseException) -> str:
         return f"the gzip stream is corrupt ({exc})"
     if isinstance(exc, UnicodeDecodeError):
         return f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+    if isinstance(exc, OSError):
+        return _os_reason(exc)
     return str(exc) or type(exc).__name__
 
 
-_event_ts = attrgetter("ts_event")
+# ── merging sources ─────────────────────────────────────────────────────────────────────────────
+
+_StreamKey = tuple[str, str, int]
+"""A stream: ``(symbol, kind, interval_ns)``, kind ``quotes``, ``trades`` or ``bars``."""
+_NO_LIMIT: Final = 1 << 64  # above every int64 ts_event
+
+
+class _Limit(NamedTuple):
+    """A feed's events must have ``ts_event < bound``: ``feed``'s ``key`` stream begins at ``begins``."""
+
+    bound: int
+    feed: int
+    key: _StreamKey
+    begins: int
+
+
+class _Feed(NamedTuple):
+    """One source of a merge: its events, and what is known of its streams for the overlap check.
+
+    ``streams`` maps each stream the source holds to its ``(first, last)`` ``ts_event`` when known
+    (a fixture's manifest, a scanned long panel), or to None when the stream spans the whole source
+    (a tick or bar file, a wide panel: every row is in every stream), whose first event is then
+    its head and whose end is found while merging. ``streams`` None is an event iterable the
+    merge knows nothing about: it is not checked. ``scan`` reads a long panel's streams, only when
+    another source could share them (its symbols are known only by reading it).
+    """
+
+    label: str
+    events: Iterable[MarketEvent]
+    streams: dict[_StreamKey, tuple[int, int] | None] | None
+    venue: str = ""
+    scan: Callable[[], dict[_StreamKey, tuple[int, int] | None]] | None = None
+
+
+def _csv_feed(src: DataSource, events: Iterable[MarketEvent], keep: frozenset[str] | None = None) -> _Feed:
+    """The feed of a CSV file, its streams known from the name (a wide panel: from its header)."""
+
+    def kept(symbols: Iterable[str]) -> list[str]:
+        return [s for s in symbols if keep is None or s in keep]
+
+    if src.kind == "dailyohlcv":
+
+        def scan() -> dict[_StreamKey, tuple[int, int] | None]:
+            ranges: dict[_StreamKey, tuple[int, int] | None] = {}
+            for e in read_events(src.path):
+                key = (e.instrument, "bars", DAY_NS)
+                if keep is None or e.instrument in keep:
+                    seen = ranges.get(key)
+                    ranges[key] = (e.ts_event, e.ts_event) if seen is None else (seen[0], e.ts_event)
+            return ranges
+
+        return _Feed(src.path, events, {}, src.venue, scan)
+    if src.kind == "dailyclose":
+        symbols = kept(_panel_symbols(src, _header(src)))
+        return _Feed(src.path, events, dict.fromkeys([(s, "bars", DAY_NS) for s in symbols]))
+    key = (src.symbol, src.kind if src.kind in _TICK_KINDS else "bars", src.interval_ns)
+    return _Feed(src.path, events, dict.fromkeys([key] if kept([src.symbol]) else []))
+
+
+def _fixture_feed(path: str, manifest: Manifest) -> _Feed:
+    streams: dict[_StreamKey, tuple[int, int] | None] = {
+        (s.symbol, s.kind, s.interval_ns): (s.first_ts_ns, s.last_ts_ns) for s in manifest.streams
+    }
+    return _Feed(path, read_fixture(path), streams)
+
+
+def _length(interval_ns: int) -> str:
+    """A bar length as file names write it (``1m``, ``5s``, ``1d``)."""
+    for unit in "dhms":
+        if interval_ns % _UNIT_NS[unit] == 0:
+            return f"{interval_ns // _UNIT_NS[unit]}{unit}"
+    return f"{interval_ns}ns"
+
+
+def _overlap(feeds: tuple[_Feed, _Feed], key: _StreamKey, begins: int, runs_to: int) -> DataError:
+    """VT512: ``feeds[0]`` has rows of stream ``key`` at ``runs_to``, ``feeds[1]``'s begin at ``begins``."""
+    symbol, kind, interval = key
+    what = f"{symbol} {kind}{_length(interval) if interval else ''}"
+    a, b = feeds[0].label, feeds[1].label
+    if kind == "bars" and runs_to == begins:
+        detail = f"both hold a bar closing at {_iso(begins)} ({begins})"
+    elif runs_to == begins:
+        detail = (
+            f"they meet at {_iso(begins)} ({begins}) but {b} is given first; give {a} first to keep "
+            "the rows of that instant in file order"
+        )
+    else:
+        detail = (
+            f"{b} begins at {_iso(begins)} ({begins}) and {a} still has rows at {_iso(runs_to)} ({runs_to})"
+        )
+    return DataError(
+        f"{a} and {b} overlap in time for {what}: {detail}; the merge would interleave or repeat them",
+        code="VT512",
+        file=a,
+    )
+
+
+def _limits(feeds: Sequence[_Feed], heads: Sequence[MarketEvent | None]) -> list[_Limit]:
+    """Per feed: the ``ts_event`` its events must stay below, and why (the other feed, the stream).
+
+    Two feeds sharing a stream must not overlap in ``(ts_event, feed index)`` order: the one that
+    begins first must end before the other begins (a tick stream may end at the very instant the
+    next begins when it is given first; a bar stream may not: a bar closing at the same time in two
+    sources is the same bar twice). Where both ends are known (manifests, a scanned panel) this is
+    checked here; a feed whose end is only found by reading it gets a limit the merge enforces as
+    it goes, at no cost per event: the limit bounds the feed's runs like the other feeds' heads do.
+    """
+    limits = [_Limit(_NO_LIMIT, -1, ("", "", 0), 0)] * len(feeds)
+    resolved = [f.streams for f in feeds]
+    day_venues = {
+        key[0].partition(":")[0] for f in feeds for key in (f.streams or {}) if key[1:] == ("bars", DAY_NS)
+    }
+    panels = [f.venue for f in feeds if f.scan is not None]
+    for i, f in enumerate(feeds):
+        # a long panel's symbols are known only by reading it: read it first only when another
+        # source could share them (day bars of the same venue)
+        if f.scan is not None and (f.venue in day_venues or panels.count(f.venue) > 1):
+            resolved[i] = f.scan()
+    by_key: dict[_StreamKey, list[tuple[int, int, int | None]]] = {}
+    for i, streams in enumerate(resolved):
+        head = heads[i]
+        if not streams or head is None:
+            continue
+        for key, known in streams.items():
+            first, last = (head.ts_event, None) if known is None else known
+            by_key.setdefault(key, []).append((first, i, last))
+    for key, spans in by_key.items():
+        spans.sort()
+        for (_, early, last), (begins, late, _) in pairwise(spans):
+            # every event of the early feed's stream must sort before (begins, late)
+            bound = begins + (1 if early < late and key[1] != "bars" else 0)
+            if last is not None:
+                if last >= bound:
+                    raise _overlap((feeds[early], feeds[late]), key, begins, last)
+            elif bound < limits[early].bound:
+                limits[early] = _Limit(bound, late, key, begins)
+    return limits
+
+
+def _merge_feeds(feeds: Sequence[_Feed]) -> Iterator[MarketEvent]:
+    if len(feeds) == 1:
+        return iter(feeds[0].events)
+    return _kway(feeds)
+
+
+def _kway(feeds: Sequence[_Feed]) -> Iterator[MarketEvent]:
+    """The k-way merge by ``(ts_event, feed index, order in the feed)``, run by run.
+
+    The feed with the least head yields every event that sorts before the next feed's head (and
+    below its own limit, see :func:`_limits`) in one tight loop; the heap moves once per run, not
+    once per event, which makes this about twice as fast as ``heapq.merge``. A feed reaching its
+    limit is VT512.
+    """
+    iters = [iter(f.events) for f in feeds]
+    heads: list[MarketEvent | None] = [next(it, None) for it in iters]
+    limits = _limits(feeds, heads)
+    heap = [(e.ts_event, i) for i, e in enumerate(heads) if e is not None]
+    heapify(heap)
+
+    def overlap(i: int, ts: int) -> DataError:
+        limit = limits[i]
+        return _overlap((feeds[i], feeds[limit.feed]), limit.key, limit.begins, ts)
+
+    while heap:
+        ts, i = heap[0]
+        own = limits[i].bound
+        if ts >= own:
+            raise overlap(i, ts)
+        if len(heap) > 1:
+            ts2, i2 = heap[1] if len(heap) == 2 or heap[1] < heap[2] else heap[2]
+            bound = min(ts2 + 1 if i < i2 else ts2, own)  # on a tie the lower index goes first
+        else:
+            bound = own
+        head = heads[i]
+        assert head is not None  # a feed is on the heap while it has a head
+        yield head
+        for e in iters[i]:
+            ts = e.ts_event
+            if ts < bound:
+                yield e
+                continue
+            if ts >= own:
+                raise overlap(i, ts)
+            heads[i] = e
+            heapreplace(heap, (ts, i))
+            break
+        else:
+            heads[i] = None
+            heappop(heap)
 
 
 def merge(
@@ -667,12 +1023,18 @@ def merge(
 
     Each source must already be in time order (CSV files are checked, VT505). Events with equal
     timestamps come from the earlier source first and keep their order within a source: rows are
-    never re-sorted on the timestamp alone (``heapq.merge`` breaks key ties by iterable index).
+    never re-sorted on the timestamp alone. Paths (CSV files or fixture directories) are checked
+    like :func:`sources_from_args` does: the same data twice is VT511, two sources overlapping in
+    time for one stream VT512 (docs/data.md, "Merging"). Event iterables are merged unchecked.
     """
-    streams = [read_events(s) if isinstance(s, str | os.PathLike) else iter(s) for s in sources]
-    if len(streams) == 1:
-        return streams[0]
-    return heapq.merge(*streams, key=_event_ts)
+    items = [_inspect(os.fspath(s)) if isinstance(s, str | os.PathLike) else s for s in sources]
+    _refuse_duplicates([item for item in items if isinstance(item, _Input)])
+    return _merge_feeds(
+        [
+            _input_feed(item) if isinstance(item, _Input) else _Feed(f"source {k + 1}", item, None)
+            for k, item in enumerate(items)
+        ]
+    )
 
 
 def batched(events: Iterable[MarketEvent], size: int) -> Iterator[list[MarketEvent]]:
@@ -1088,13 +1450,13 @@ def write_fixture(
     )
 
 
-def _file_sha256(path: str) -> tuple[str, int]:
-    try:
-        with open(path, "rb") as fh:
+def _file_sha256(path: str, code: str = "VT500") -> tuple[str, int]:
+    with _open_binary(path, code) as fh:
+        try:
             digest = hashlib.file_digest(fh, "sha256")
-            return digest.hexdigest(), fh.tell()
-    except OSError as exc:
-        raise DataError(f"cannot read the file: {_describe_exc(exc)}", code="VT500", file=path) from exc
+        except OSError as exc:
+            raise _unreadable(path, exc, code) from exc
+        return digest.hexdigest(), fh.tell()
 
 
 def import_files(
@@ -1114,11 +1476,13 @@ def import_files(
     The manifest records every source file's name, sha256 and the events taken from it, and per
     stream its symbol, kind, row count and first and last ``ts_event``.
     """
-    sources = [describe(p) for p in paths]
-    if not sources:
+    inputs = [_inspect(os.fspath(p), fixtures=False) for p in paths]
+    if not inputs:
         raise DataError("no data files to import", code="VT506", file=os.fspath(out_dir))
+    _refuse_duplicates(inputs)
     keep = None if instruments is None else frozenset(str(parse_symbol(s)) for s in instruments)
-    hashes = [_file_sha256(src.path) for src in sources]
+    sources = [inp.csv() for inp in inputs]
+    hashes = [inp.digest() for inp in inputs]
     counts = [0] * len(sources)
 
     def taken(index: int, src: DataSource) -> Iterator[MarketEvent]:
@@ -1134,7 +1498,7 @@ def import_files(
         )
 
     return _write_fixture(
-        merge([taken(i, src) for i, src in enumerate(sources)]),
+        _merge_feeds([_csv_feed(src, taken(i, src), keep) for i, src in enumerate(sources)]),
         out_dir,
         name=name,
         source=source,
@@ -1154,11 +1518,16 @@ def read_manifest(fixture_dir: str | os.PathLike[str]) -> Manifest:
     """Read and check a fixture's ``manifest.json`` (VT509 when absent, malformed or inconsistent)."""
     path = Path(fixture_dir) / MANIFEST_NAME
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise _manifest_error(path, f"not a fixture: {fixture_dir} has no {MANIFEST_NAME}") from None
-    except OSError as exc:
-        raise _manifest_error(path, f"cannot read the manifest: {exc}") from exc
+        fh = _open_binary(str(path), "VT509")
+    except DataError as exc:
+        if isinstance(exc.__cause__, FileNotFoundError):
+            raise _manifest_error(path, f"not a fixture: {fixture_dir} has no {MANIFEST_NAME}") from None
+        raise
+    with fh:
+        try:
+            raw = fh.read()
+        except OSError as exc:
+            raise _unreadable(str(path), exc, "VT509") from exc
     try:
         m = msgspec.json.decode(raw, type=Manifest)
     except msgspec.ValidationError as exc:
@@ -1191,9 +1560,13 @@ def read_manifest(fixture_dir: str | os.PathLike[str]) -> Manifest:
 def _verify_events(fixture_dir: Path, m: Manifest) -> Path:
     path = fixture_dir / EVENTS_NAME
     try:
-        digest, size = _file_sha256(str(path))
-    except DataError:
-        raise _manifest_error(path, f"the fixture's {EVENTS_NAME} is missing or unreadable") from None
+        digest, size = _file_sha256(str(path), "VT509")
+    except DataError as exc:
+        if exc.code != "VT509":
+            raise
+        raise _manifest_error(
+            path, f"the fixture's {EVENTS_NAME} is missing or unreadable: {exc.message}"
+        ) from None
     if size != m.events_bytes or digest != m.events_sha256:
         raise _manifest_error(
             path,
@@ -1215,10 +1588,17 @@ def read_fixture_chunks(fixture_dir: str | os.PathLike[str]) -> Iterator[list[Ma
 
 
 def _iter_chunks(path: Path, m: Manifest) -> Iterator[list[MarketEvent]]:
+    try:
+        yield from _read_chunks(path, m)
+    except OSError as exc:  # a read failing under us: a disk error, a file system gone
+        raise _unreadable(str(path), exc, "VT509") from exc
+
+
+def _read_chunks(path: Path, m: Manifest) -> Iterator[list[MarketEvent]]:
     total = chunks = 0
     decode = _chunk_decoder.decode
     frame_size = _FRAME.size
-    with open(path, "rb") as fh:
+    with _open_binary(str(path), "VT509") as fh:
         if fh.read(len(EVENTS_MAGIC)) != EVENTS_MAGIC:
             raise _manifest_error(path, f"{EVENTS_NAME} does not start with the fixture magic")
         while header := fh.read(frame_size):
@@ -1265,24 +1645,149 @@ class SourceInfo(msgspec.Struct, frozen=True, kw_only=True):
     bytes: int
 
 
+class _Input:
+    """One data path, ``stat``-ed once: a CSV file or a fixture directory, and what identifies it."""
+
+    __slots__ = ("_digest", "manifest", "path", "source", "st")
+
+    def __init__(self, path: str, st: os.stat_result, source: DataSource | None, manifest: Manifest | None):
+        self.path = path
+        self.st = st
+        self.source = source
+        self.manifest = manifest
+        self._digest: tuple[str, int] | None = None
+
+    def csv(self) -> DataSource:
+        assert self.source is not None, "a fixture, not a CSV file"
+        return self.source
+
+    def digest(self) -> tuple[str, int]:
+        """sha256 and bytes: the CSV file's (read once, when first asked), or a fixture's events.vtm."""
+        if self.manifest is not None:
+            return self.manifest.events_sha256, self.manifest.events_bytes
+        if self._digest is None:
+            self._digest = _file_sha256(self.path)
+        return self._digest
+
+    def info(self) -> SourceInfo:
+        sha, size = self.digest()
+        return SourceInfo(
+            path=self.path, format="csv" if self.manifest is None else "fixture", sha256=sha, bytes=size
+        )
+
+
+def _inspect(path: str, *, fixtures: bool = True) -> _Input:
+    """What a data path is, without opening anything but a fixture's manifest.
+
+    A directory is a fixture (manifest checked, VT509; its files regular, VT514); a regular file a
+    CSV file (name checked, VT501); anything else (FIFO, socket, device) is VT514.
+    """
+    st = _stat(path)
+    if fixtures and stat.S_ISDIR(st.st_mode):
+        manifest = read_manifest(path)
+        events = os.path.join(path, EVENTS_NAME)
+        mode = _stat(events, "VT509").st_mode
+        if not stat.S_ISREG(mode):
+            raise _not_regular(events, mode)
+        return _Input(path, st, None, manifest)
+    if not stat.S_ISREG(st.st_mode):
+        raise _not_regular(path, st.st_mode)
+    return _Input(path, st, describe(path), None)
+
+
+def _inspect_all(paths: Iterable[str | os.PathLike[str]]) -> list[_Input]:
+    inputs = [_inspect(os.fspath(p)) for p in paths]
+    if not inputs:
+        raise DataError("no market data given", code="VT506")
+    _refuse_duplicates(inputs)
+    return inputs
+
+
+def _refuse_duplicates(inputs: Sequence[_Input]) -> None:
+    """VT511 when the same data comes twice: one path twice, two paths to one file or directory (a
+    link), two files with one sha256 (a copy), two fixtures with one events.vtm, or a CSV file that
+    a fixture given beside it was imported from (its events are in the fixture already).
+
+    A file is hashed only when its size equals another's (a copy has the same size), so sources of
+    distinct sizes, the usual case, are told apart by ``stat`` alone.
+    """
+
+    def twice(a: _Input, b: _Input, why: str) -> DataError:
+        a, b = sorted((a, b), key=inputs.index)
+        return DataError(
+            f"the same data is given twice: {a.path} and {b.path} {why}", code="VT511", file=b.path
+        )
+
+    nodes: dict[tuple[int, int], _Input] = {}
+    for inp in inputs:
+        other = nodes.setdefault((inp.st.st_dev, inp.st.st_ino), inp)
+        if other is not inp:
+            if other.path == inp.path:
+                raise DataError(
+                    f"the same data is given twice: {inp.path} is named twice", code="VT511", file=inp.path
+                )
+            raise twice(other, inp, f"are the same {'directory' if inp.manifest else 'file'}")
+    by_size: dict[int, list[_Input]] = {}
+    for inp in inputs:
+        if inp.manifest is None:
+            by_size.setdefault(inp.st.st_size, []).append(inp)
+    for group in by_size.values():
+        if len(group) > 1:
+            by_sha: dict[str, _Input] = {}
+            for inp in group:
+                other = by_sha.setdefault(inp.digest()[0], inp)
+                if other is not inp:
+                    raise twice(other, inp, f"have the same content (sha256 {inp.digest()[0]})")
+    by_events: dict[str, _Input] = {}
+    for inp in inputs:
+        if inp.manifest is not None:
+            other = by_events.setdefault(inp.manifest.events_sha256, inp)
+            if other is not inp:
+                raise twice(
+                    other, inp, f"hold the same events (events.vtm sha256 {inp.manifest.events_sha256})"
+                )
+            for f in inp.manifest.created_from:
+                for csv_file in by_size.get(f.bytes, []) if f.events else ():
+                    if csv_file.digest()[0] == f.sha256:
+                        raise twice(
+                            inp,
+                            csv_file,
+                            f"overlap: the fixture was imported from {f.file} (sha256 {f.sha256}), this file",
+                        )
+
+
+def check_sources(paths: Iterable[str | os.PathLike[str]]) -> list[SourceInfo]:
+    """Identify every ``--data`` argument, in order, and refuse bad sets before any event is read.
+
+    VT506 for none, VT500 for a path that cannot be read, VT514 for one that is not a regular file
+    (or a fixture directory), VT501 for a bad file name, VT509 for a bad fixture manifest and VT511
+    for the same data given twice. Every CSV file is hashed once (the run's provenance).
+    """
+    return [inp.info() for inp in _inspect_all(paths)]
+
+
 def describe_source(path: str | os.PathLike[str]) -> SourceInfo:
     """Identify a CSV data file (name checked, VT501) or a fixture directory (manifest checked, VT509)."""
-    text = os.fspath(path)
-    if Path(text).is_dir():
-        m = read_manifest(text)
-        return SourceInfo(path=text, format="fixture", sha256=m.events_sha256, bytes=m.events_bytes)
-    describe(text)
-    digest, size = _file_sha256(text)
-    return SourceInfo(path=text, format="csv", sha256=digest, bytes=size)
+    return _inspect(os.fspath(path)).info()
+
+
+def _input_batches(inp: _Input, batch_size: int) -> Iterator[list[MarketEvent]]:
+    if inp.manifest is not None:
+        return read_fixture_chunks(inp.path)
+    return batched(read_events(inp.path), batch_size)
+
+
+def _input_feed(inp: _Input) -> _Feed:
+    if inp.manifest is not None:
+        return _fixture_feed(inp.path, inp.manifest)
+    return _csv_feed(inp.csv(), read_events(inp.path))
 
 
 def load_any(
     path_or_dir: str | os.PathLike[str], *, batch_size: int = DEFAULT_BATCH
 ) -> Iterator[list[MarketEvent]]:
     """Batches of events from a CSV data file or a fixture directory (a fixture keeps its chunks)."""
-    if Path(path_or_dir).is_dir():
-        return read_fixture_chunks(path_or_dir)
-    return batched(read_events(path_or_dir), batch_size)
+    return _input_batches(_inspect(os.fspath(path_or_dir)), batch_size)
 
 
 def sources_from_args(
@@ -1290,16 +1795,15 @@ def sources_from_args(
 ) -> Iterator[list[MarketEvent]]:
     """The replay's input: every ``--data`` path merged into one time-ordered stream of batches.
 
-    One path is read as it is (a fixture in its own chunks). Several are merged by
-    ``(ts_event, argument order, row order)`` and cut into batches of ``batch_size``.
+    The paths are checked like :func:`check_sources` does (VT511 and the rest) before anything is
+    read. One path is read as it is (a fixture in its own chunks). Several are merged by
+    ``(ts_event, argument order, row order)``, refusing sources that overlap in time for one stream
+    (VT512), and cut into batches of ``batch_size``.
     """
-    items = list(paths)
-    if not items:
-        raise DataError("no market data given", code="VT506")
-    if len(items) == 1:
-        return load_any(items[0], batch_size=batch_size)
-    streams = [read_fixture(p) if Path(p).is_dir() else read_events(p) for p in items]
-    return batched(merge(streams), batch_size)
+    inputs = _inspect_all(paths)
+    if len(inputs) == 1:
+        return _input_batches(inputs[0], batch_size)
+    return batched(_merge_feeds([_input_feed(inp) for inp in inputs]), batch_size)
 
 
 def symbols_in(path: str | os.PathLike[str]) -> frozenset[str]:
@@ -1309,18 +1813,23 @@ def symbols_in(path: str | os.PathLike[str]) -> frozenset[str]:
     The replay checks its universe against this before it starts, so a leg or symbol with no data
     fails fast (VT510) instead of silently never trading.
     """
-    text = os.fspath(path)
-    if Path(text).is_dir():
-        return frozenset(s.symbol for s in read_manifest(text).streams)
-    src = describe(text)
+    inp = _inspect(os.fspath(path))
+    if inp.manifest is not None:
+        return frozenset(s.symbol for s in inp.manifest.streams)
+    src = inp.csv()
     if src.kind == "dailyclose":
         return frozenset(_panel_symbols(src, _header(src)))
     if src.kind == "dailyohlcv":
-        return frozenset(event.instrument for event in read_events(text))
+        return frozenset(event.instrument for event in read_events(src.path))
     return frozenset({src.symbol})
 
 
 def _header(src: DataSource) -> list[str]:
-    with _open_text(src.path) as f:
-        line = f.readline()
+    try:
+        with _open_text(src.path) as f:
+            line = f.readline()
+    except _READ_ERRORS as exc:
+        raise DataError(
+            f"cannot read the file: {_describe_exc(exc)}", code="VT500", file=src.path, line=1
+        ) from exc
     return line.rstrip("\r\n").split(",")

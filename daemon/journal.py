@@ -13,7 +13,9 @@ Record ``i`` (counted from 0) holds the event with ``seq == i + 1``: the journal
 numbers itself on :meth:`JournalStore.append`. Every way a file can be damaged is a
 :class:`JournalError` with a code in the VT6xx range naming the file, the record index and its byte
 offset. :func:`verify` reports such damage without raising; :func:`export_jsonl` writes the events as
-JSON lines.
+JSON lines. Only regular files are opened (VT606 for a pipe, a device or a socket, which could block
+or never end), and every operating-system error is a :class:`JournalError` (VT605) naming the file
+and the reason.
 
 Replay appends in batches (records are buffered and written every ``batch_records`` records or on
 :meth:`~JournalStore.flush`); live mode opens the journal with ``durable=True`` so that
@@ -24,12 +26,15 @@ before the request that it describes is sent (DESIGN.md sections 5 and 6).
 from __future__ import annotations
 
 import abc
+import contextlib
+import errno
 import hashlib
 import io
 import os
+import stat
 import struct
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Final, Protocol, Self, TextIO, TypeVar
@@ -70,7 +75,10 @@ HEADER_SIZE: Final = _FILE_HEADER.size  # 8
 _RECORD: Final = struct.Struct("<II")
 RECORD_HEADER_SIZE: Final = _RECORD.size  # 8
 MAX_RECORD_BYTES: Final = 16 * 1024 * 1024
-"""A length field above this is a corrupt header, not a record: no event is that large."""
+"""A length field above this is implausible (VT607), not a record: real events are under a few KiB.
+
+Checked before anything is read or allocated for the record, so a random or hostile length costs
+nothing; far enough above any real event that raising it would never be needed."""
 
 _READ_CHUNK: Final = 1 << 20
 
@@ -81,6 +89,8 @@ CHECKSUM: Final = "VT602"
 UNDECODABLE: Final = "VT603"
 SEQUENCE: Final = "VT604"
 IO_ERROR: Final = "VT605"
+NOT_A_FILE: Final = "VT606"
+BAD_LENGTH: Final = "VT607"
 
 
 class JournalError(VibeError):
@@ -227,10 +237,10 @@ def _parse(
         stop = start + length
         if length == 0:
             raise _ZeroLength(base + pos, index)
-        if length > MAX_RECORD_BYTES:
+        if length > MAX_RECORD_BYTES:  # before reading or buffering anything for it
             raise JournalError(
-                CHECKSUM,
-                f"corrupt record header: length {length} exceeds the limit of {MAX_RECORD_BYTES} bytes",
+                BAD_LENGTH,
+                f"implausible record length {length}: a record holds 1 to {MAX_RECORD_BYTES} bytes",
                 path=name,
                 record=index,
                 offset=base + pos,
@@ -375,18 +385,23 @@ def _scan(
 def _zero_length_error(f: IO[bytes], name: str, zero: _ZeroLength, end: int) -> JournalError:
     """A zero-filled tail is a torn write (VT601, repairable); zeros followed by data are corruption."""
     f.seek(zero.offset)
-    rest = f.read(end - zero.offset)
-    if not rest.strip(b"\x00"):
-        return JournalError(
-            TRUNCATED,
-            f"zero-filled tail of {len(rest)} bytes (a torn write)",
-            path=name,
-            record=zero.record,
-            offset=zero.offset,
-        )
+    pos = zero.offset
+    while pos < end:  # in chunks: the tail may be a sparse file far larger than memory
+        chunk = f.read(min(_READ_CHUNK, end - pos))
+        if not chunk:
+            break
+        if chunk.count(0) != len(chunk):
+            return JournalError(
+                BAD_LENGTH,
+                "implausible record length 0 followed by data: a record holds at least 1 byte",
+                path=name,
+                record=zero.record,
+                offset=zero.offset,
+            )
+        pos += len(chunk)
     return JournalError(
-        CHECKSUM,
-        "corrupt record header: length 0",
+        TRUNCATED,
+        f"zero-filled tail of {pos - zero.offset} bytes (a torn write)",
         path=name,
         record=zero.record,
         offset=zero.offset,
@@ -421,6 +436,96 @@ def _open_or_repair(f: IO[bytes], name: str, repair: bool) -> tuple[int, int, in
             return 0, 0, size
         return exc.record or 0, exc.offset, size - exc.offset
     return last, end, 0
+
+
+# ── opening files ──────────────────────────────────────────────────────────────────────────────
+
+_NONBLOCK: Final = getattr(os, "O_NONBLOCK", 0)
+_OPEN_FLAGS: Final = _NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _os_error(name: str, what: str, exc: OSError) -> JournalError:
+    """VT605: ``str(error)`` names the file (``path``) and the message the operating system's reason."""
+    return JournalError(IO_ERROR, f"{what}: {exc.strerror or exc}", path=name)
+
+
+def _not_regular(name: str, mode: int) -> JournalError:
+    if stat.S_ISDIR(mode):
+        # what open() says of a directory opened for writing, so that readers and FileJournal agree
+        return JournalError(IO_ERROR, f"cannot open: {os.strerror(errno.EISDIR)}", path=name)
+    if stat.S_ISFIFO(mode):
+        kind = "a pipe (FIFO)"
+    elif stat.S_ISCHR(mode):
+        kind = "a character device"
+    elif stat.S_ISBLK(mode):
+        kind = "a block device"
+    elif stat.S_ISSOCK(mode):
+        kind = "a socket"
+    else:  # pragma: no cover - doors, whiteouts and the like
+        kind = f"a special file ({stat.filemode(mode)})"
+    return JournalError(
+        NOT_A_FILE, f"not a regular file but {kind}; only a regular file can hold a journal", path=name
+    )
+
+
+def _open_regular(path: str | os.PathLike[str], name: str, flags: int) -> int:
+    """Open ``path`` only if it is a regular file (or absent, when ``flags`` has ``O_CREAT``).
+
+    A pipe blocks ``open`` until a writer comes and a device such as /dev/zero never ends, so both are
+    refused (VT606) from ``stat``, before anything is opened. The path can be swapped between
+    ``stat`` and ``open``, so it is opened non-blocking (a pipe then opens at once) and its
+    descriptor checked again.
+    """
+    try:
+        mode: int | None = os.stat(path).st_mode
+    except FileNotFoundError as exc:
+        if not flags & os.O_CREAT:
+            raise _os_error(name, "cannot open", exc) from None
+        mode = None
+    except OSError as exc:
+        raise _os_error(name, "cannot open", exc) from None
+    if mode is not None and not stat.S_ISREG(mode):
+        raise _not_regular(name, mode)
+    try:
+        fd = os.open(path, flags | _OPEN_FLAGS, 0o644)
+    except OSError as exc:
+        raise _os_error(name, "cannot open", exc) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise _not_regular(name, mode)
+        if _NONBLOCK:
+            os.set_blocking(fd, True)
+    except OSError as exc:
+        os.close(fd)
+        raise _os_error(name, "cannot open", exc) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _open_reader(path: str | os.PathLike[str], name: str) -> IO[bytes]:
+    fd = _open_regular(path, name, os.O_RDONLY)
+    try:
+        return open(fd, "rb")
+    except OSError as exc:
+        os.close(fd)
+        raise _os_error(name, "cannot open", exc) from None
+
+
+def _sha256(f: IO[bytes], size: int) -> str:
+    """The SHA-256 of the first ``size`` bytes: a file appended to meanwhile is hashed as it was measured."""
+    f.seek(0)
+    digest = hashlib.sha256()
+    left = size
+    while left > 0:
+        chunk = f.read(min(_READ_CHUNK, left))
+        if not chunk:  # the file shrank
+            break
+        digest.update(chunk)
+        left -= len(chunk)
+    return digest.hexdigest()
 
 
 # ── the stores ─────────────────────────────────────────────────────────────────────────────────
@@ -591,10 +696,7 @@ class FileJournal(_Journal):
         self._closed = True  # until the file is open
         self._last_seq = 0
         self.repaired_bytes = 0
-        try:
-            fd = os.open(self._path, os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o644)
-        except OSError as exc:
-            raise self._io_error("cannot open", exc) from None
+        fd = _open_regular(self._path, self._name, os.O_RDWR | os.O_CREAT)
         self._fd = fd
         try:
             self._lock()
@@ -613,7 +715,7 @@ class FileJournal(_Journal):
         return self._durable
 
     def _io_error(self, what: str, exc: OSError) -> JournalError:
-        return JournalError(IO_ERROR, f"{what}: {exc.strerror or exc}", path=self._name)
+        return _os_error(self._name, what, exc)
 
     def _lock(self) -> None:
         if fcntl is None:  # pragma: no cover
@@ -631,6 +733,7 @@ class FileJournal(_Journal):
 
     def _open_existing(self, repair: bool) -> None:
         fd = self._fd
+        step = "cannot read"  # what failed, for the message
         try:
             with open(fd, "rb", closefd=False) as f:
                 size = _size(f)
@@ -640,20 +743,23 @@ class FileJournal(_Journal):
                     self._last_seq = last
                     self.repaired_bytes = dropped
                     if dropped:
+                        step = "cannot truncate the torn tail"
                         os.ftruncate(fd, end)
                         os.fsync(fd)
                     created = end == 0
             if created:  # a new file, or a torn file header
+                step = "cannot write the file header"
                 os.lseek(fd, 0, os.SEEK_SET)
                 _write_all(fd, HEADER)
                 if self._durable or self.repaired_bytes:
                     os.fsync(fd)
+                    step = f"cannot fsync the directory {self._path.parent}"
                     _fsync_dir(self._path)
                 else:
                     self._dirty = True  # the header is fsynced by the first sync() or close()
             os.lseek(fd, 0, os.SEEK_END)
         except OSError as exc:
-            raise self._io_error("cannot open", exc) from None
+            raise self._io_error(step, exc) from None
 
     def append(self, events: Sequence[Event]) -> list[Event]:
         if self._closed or self._failed is not None:
@@ -707,22 +813,22 @@ class FileJournal(_Journal):
         """
         _check_from_seq(from_seq)
         self.flush()
-        end = os.fstat(self._fd).st_size
+        try:
+            end = os.fstat(self._fd).st_size
+        except OSError as exc:
+            raise self._io_error("read failed", exc) from None
         return self._read(end, from_seq)
 
     def _read(self, end: int, from_seq: int) -> Iterator[AnyEvent]:
-        try:
-            f = open(self._path, "rb")  # noqa: SIM115 - closed below, around the yields
-        except OSError as exc:
-            raise self._io_error("read failed", exc) from None
-        with f:
-            mine = os.fstat(self._fd)
-            theirs = os.fstat(f.fileno())
-            if (mine.st_dev, mine.st_ino) != (theirs.st_dev, theirs.st_ino):
-                raise JournalError(
-                    IO_ERROR, "the journal file was moved or replaced while open", path=self._name
-                )
+        # a second descriptor, so that reading leaves the append position alone
+        with _open_reader(self._path, self._name) as f:
             try:
+                mine = os.fstat(self._fd)
+                theirs = os.fstat(f.fileno())
+                if (mine.st_dev, mine.st_ino) != (theirs.st_dev, theirs.st_ino):
+                    raise JournalError(
+                        IO_ERROR, "the journal file was moved or replaced while open", path=self._name
+                    )
                 for batch in _scan(f, self._name, end, _EVENT_DECODER.decode, from_seq - 1):
                     yield from batch
             except OSError as exc:
@@ -734,9 +840,16 @@ class FileJournal(_Journal):
         try:
             if self._failed is None:
                 self.sync()
-        finally:
+        except BaseException:
             self._closed = True
+            with contextlib.suppress(OSError):  # the error already raised is the one to report
+                os.close(self._fd)
+            raise
+        self._closed = True
+        try:
             os.close(self._fd)
+        except OSError as exc:  # NFS and some FUSE file systems report a failed write only here
+            raise self._io_error("close failed", exc) from None
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -744,15 +857,17 @@ def _write_all(fd: int, data: bytes) -> None:
     if written < len(data):  # a short write (a signal, a full disk): finish it or raise
         with memoryview(data) as view:
             while written < len(data):
-                written += os.write(fd, view[written:])
+                n = os.write(fd, view[written:])
+                if n == 0:  # no local file system does this, but one that did would spin here forever
+                    raise OSError(errno.EIO, "the file system accepted 0 bytes of a write")
+                written += n
 
 
 def _fsync_dir(path: Path) -> None:
-    """Make a new file's directory entry durable (POSIX; a no-op where directories cannot be opened)."""
-    try:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:  # pragma: no cover - Windows
+    """Make a new file's directory entry durable. Raises OSError: durable mode promises it."""
+    if os.name == "nt":  # pragma: no cover - directories cannot be opened, and NTFS needs no such fsync
         return
+    dir_fd = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
@@ -764,16 +879,17 @@ def _fsync_dir(path: Path) -> None:
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
     """The hex SHA-256 of the whole file (how replays are compared byte for byte)."""
-    try:
-        with open(path, "rb") as f:
-            return hashlib.file_digest(f, "sha256").hexdigest()
-    except OSError as exc:
-        raise JournalError(IO_ERROR, f"cannot read: {exc.strerror or exc}", path=str(path)) from None
+    name = str(path)
+    with _open_reader(path, name) as f:
+        try:
+            return _sha256(f, os.fstat(f.fileno()).st_size)
+        except OSError as exc:
+            raise _os_error(name, "cannot read", exc) from None
 
 
-def _verify_stream(f: IO[bytes], name: str, size: int, digest: str) -> VerifyReport:
-    records = 0
-    last = 0
+def _verify_stream(f: IO[bytes], name: str, size: int, sha256: Callable[[], str]) -> VerifyReport:
+    records = last = 0
+    error: JournalError | None = None
     try:
         f.seek(0)
         _check_header(f.read(HEADER_SIZE), name)
@@ -783,83 +899,89 @@ def _verify_stream(f: IO[bytes], name: str, size: int, digest: str) -> VerifyRep
     except JournalError as exc:
         # the records before the damage are intact, and their seqs are 1..n
         records = last = exc.record if exc.record is not None else 0
-        error: dict[str, str | int | None] = {
-            "code": exc.code,
-            "message": exc.message,
-            "hint": exc.hint,
-            "record": exc.record,
-            "offset": exc.offset,
-        }
-        return VerifyReport(
-            path=name,
-            ok=False,
-            records=records,
-            last_seq=last,
-            bytes=size,
-            sha256=digest,
-            error=error,
-        )
-    return VerifyReport(path=name, ok=True, records=records, last_seq=last, bytes=size, sha256=digest)
+        error = exc
+    # a file that is not a journal is not hashed: it may be a disk image of many GiB, and its
+    # digest would compare nothing
+    digest = "" if error is not None and error.code == NOT_A_JOURNAL else sha256()
+    return VerifyReport(
+        path=name,
+        ok=error is None,
+        records=records,
+        last_seq=last,
+        bytes=size,
+        sha256=digest,
+        error=None if error is None else _error_dict(error),
+    )
+
+
+def _error_dict(error: JournalError) -> dict[str, str | int | None]:
+    return {
+        "code": error.code,
+        "message": error.message,
+        "hint": error.hint,
+        "record": error.record,
+        "offset": error.offset,
+    }
 
 
 def verify(path: str | os.PathLike[str]) -> VerifyReport:
     """Read the whole journal and report its state and the first damage, never raising for damage.
 
-    Checks the header, and every record's length, checksum, payload and sequence number. An
-    unreadable file is reported with VT605.
+    Checks the header, and every record's length, checksum, payload and sequence number. A path that
+    is not a regular file is reported with VT606 without being opened, an unreadable file with VT605.
     """
     name = str(path)
     try:
-        digest = file_sha256(path)
-        with open(path, "rb") as f:
-            return _verify_stream(f, name, _size(f), digest)
-    except (JournalError, OSError) as exc:
-        error = (
-            exc
-            if isinstance(exc, JournalError)
-            else JournalError(IO_ERROR, f"cannot read: {exc.strerror or exc}", path=name)
-        )
-        return VerifyReport(
-            path=name,
-            ok=False,
-            records=0,
-            last_seq=0,
-            bytes=0,
-            sha256="",
-            error={
-                "code": error.code,
-                "message": error.message,
-                "hint": error.hint,
-                "record": None,
-                "offset": None,
-            },
-        )
+        with _open_reader(path, name) as f:
+            size = os.fstat(f.fileno()).st_size
+            return _verify_stream(f, name, size, lambda: _sha256(f, size))
+    except JournalError as exc:
+        error = exc
+    except OSError as exc:
+        error = _os_error(name, "cannot read", exc)
+    return VerifyReport(
+        path=name,
+        ok=False,
+        records=0,
+        last_seq=0,
+        bytes=0,
+        sha256="",
+        error=_error_dict(error),
+    )
 
 
 def verify_bytes(data: bytes, *, name: str = "<memory>") -> VerifyReport:
     """:func:`verify` for a journal image held in memory (:meth:`MemoryJournal.image`)."""
-    return _verify_stream(io.BytesIO(data), name, len(data), hashlib.sha256(data).hexdigest())
+    return _verify_stream(io.BytesIO(data), name, len(data), lambda: hashlib.sha256(data).hexdigest())
+
+
+def _file_batches(path: str | os.PathLike[str], name: str) -> Generator[list[AnyEvent], None, None]:
+    """The events of a journal file in batches; an OS error reading it is VT605 naming it."""
+    with _open_reader(path, name) as f:
+        try:
+            size = os.fstat(f.fileno()).st_size
+            _check_header(f.read(HEADER_SIZE), name)
+            yield from _scan(f, name, size, _EVENT_DECODER.decode)
+        except OSError as exc:
+            raise _os_error(name, "cannot read", exc) from None
 
 
 def export_jsonl(path: str | os.PathLike[str], out: TextIO) -> int:
     """Write every event as one JSON object per line (``type`` first), in ``seq`` order.
 
     Returns the number of events written. Raises :class:`JournalError` on damage, after writing the
-    events before it.
+    events before it, and for an error reading the journal (VT605). An error writing ``out`` is not
+    the journal's and propagates unchanged: ``BrokenPipeError`` when the reader of a pipe has gone
+    (``export | head -1``), ``OSError`` for a full disk.
     """
     name = str(path)
     encoder = msgspec.json.Encoder()
     count = 0
-    try:
-        with open(path, "rb") as f:
-            size = _size(f)
-            f.seek(0)
-            _check_header(f.read(HEADER_SIZE), name)
-            for batch in _scan(f, name, size, _EVENT_DECODER.decode):
-                out.write(encoder.encode_lines(batch).decode())
-                count += len(batch)
-    except OSError as exc:
-        raise JournalError(IO_ERROR, f"export failed: {exc.strerror or exc}", path=name) from None
+    # closing(): the file is closed at once if writing fails, not when the traceback is collected
+    with contextlib.closing(_file_batches(path, name)) as batches:
+        for batch in batches:
+            out.write(encoder.encode_lines(batch).decode())
+            count += len(batch)
     return count
 
 

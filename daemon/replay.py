@@ -17,11 +17,9 @@ journals every fact before anything acts on it.
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Protocol, TextIO
@@ -29,11 +27,13 @@ from typing import Protocol, TextIO
 import msgspec
 
 from adapters.capabilities import Mode, preflight
-from daemon import data, report, report_html
+from daemon import data, outdir, report, report_html
+from daemon.interrupt import Interrupted, interruptible
 from daemon.journal import FileJournal, JournalStore, file_sha256
 from daemon.preflight import LoadedStrategy, load_strategy
 from engines.arbitrage import ArbitrageEngine
 from engines.engine import Outgoing
+from engines.errors import VibeError
 from engines.events import (
     AnyEvent,
     Bar,
@@ -109,6 +109,8 @@ class ReplayConfig(msgspec.Struct, frozen=True, kw_only=True):
     loop: str = "asyncio"
     seed: int = 0
     quiet: bool = False
+    #: replace a previous run's output in ``out`` (never anything else)
+    force: bool = False
 
 
 class ReplayResult(msgspec.Struct, frozen=True):
@@ -302,14 +304,16 @@ async def feed(
     universe: frozenset[str],
     inbox: asyncio.Queue[list[MarketEvent] | None],
 ) -> None:
-    """Read batches of market events for the universe and hand them over, then a None to stop."""
-    try:
-        for batch in batches:
-            mine = [e for e in batch if e.instrument in universe]
-            if mine:
-                await inbox.put(mine)
-    finally:
-        await inbox.put(None)
+    """Read batches of market events for the universe and hand them over, then a None to stop.
+
+    The None goes only after the last batch: when the engine has died, the task group cancels this
+    coroutine where it waits on the full queue, so no hand-off ever waits for a dead reader.
+    """
+    for batch in batches:
+        mine = [e for e in batch if e.instrument in universe]
+        if mine:
+            await inbox.put(mine)
+    await inbox.put(None)
 
 
 async def run_engine(
@@ -322,9 +326,43 @@ async def run_engine(
         progress(session.market_events)
 
 
+async def _run_both(
+    session: Session, batches: Iterator[list[MarketEvent]], progress: Callable[[int], None]
+) -> None:
+    """Feeder and engine as one task group: the first to fail cancels the other at once."""
+    inbox: asyncio.Queue[list[MarketEvent] | None] = asyncio.Queue(maxsize=QUEUE_BATCHES)
+    try:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(feed(batches, session.universe, inbox))
+            group.create_task(run_engine(session, inbox, progress))
+    except BaseExceptionGroup as failed:
+        raise _first_cause(failed) from None
+
+
+def _first_cause(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error to report from a failed task group: an interruption first, else the first failure."""
+    flat: list[BaseException] = []
+    pending: list[BaseException] = [group]
+    while pending:
+        exc = pending.pop(0)
+        if isinstance(exc, BaseExceptionGroup):
+            pending.extend(exc.exceptions)
+        else:
+            flat.append(exc)
+    for exc in flat:
+        if isinstance(exc, Interrupted):
+            return exc
+    return flat[0]
+
+
 async def _replay(
-    cfg: ReplayConfig, loaded: LoadedStrategy, work: Path, progress: Callable[[int], None]
-) -> report.Report:
+    cfg: ReplayConfig,
+    loaded: LoadedStrategy,
+    sources: Sequence[data.SourceInfo],
+    work: Path,
+    progress: Callable[[int], None],
+) -> Session:
+    """Fold the data into a journal in ``work``; the session that folded it is the result."""
     spec = loaded.spec
     specs = {symbol: spec_for(symbol) for symbol in spec.universe}
     if cfg.fee_bps is not None:
@@ -334,7 +372,6 @@ async def _replay(
             symbol: msgspec.structs.replace(s, maker_fee_bps=cfg.fee_bps, taker_fee_bps=cfg.fee_bps)
             for symbol, s in specs.items()
         }
-    sources = [data.describe_source(p) for p in cfg.data]
     available = frozenset().union(*(data.symbols_in(p) for p in cfg.data))
     missing = [s for s in spec.universe if s not in available]
     if missing:
@@ -367,12 +404,14 @@ async def _replay(
             [specs[s] for s in sorted(specs)],
             cfg.cash,
         )
-        inbox: asyncio.Queue[list[MarketEvent] | None] = asyncio.Queue(maxsize=QUEUE_BATCHES)
-        batches_all = _chain(first, batches)
-        await asyncio.gather(feed(batches_all, session.universe, inbox), run_engine(session, inbox, progress))
+        await _run_both(session, _chain(first, batches), progress)
         session.finish(run_id)
     finally:
         journal.close()
+    return session
+
+
+def _write_report(session: Session, work: Path) -> report.Report:
     sha = file_sha256(work / JOURNAL_NAME)
     rep, curve, trips = report.build(
         read_journal(work / JOURNAL_NAME),
@@ -400,6 +439,7 @@ class Progress:
         self.enabled = enabled
         self.started = time.monotonic()
         self.last = 0.0
+        self.drawn = False
 
     def __call__(self, events: int) -> None:
         if not self.enabled:
@@ -408,54 +448,135 @@ class Progress:
         if now - self.last < 0.2:
             return
         self.last = now
+        self.drawn = True
         rate = events / max(now - self.started, 1e-9)
         self.stream.write(f"\rreplay: {events:,} events  {rate:,.0f} events/s")
         self.stream.flush()
 
     def done(self) -> None:
-        if self.enabled:
+        """End the progress line, so what is printed next starts on a line of its own."""
+        if self.drawn:
             self.stream.write("\n")
             self.stream.flush()
+            self.drawn = False
+
+
+# ── options ─────────────────────────────────────────────────────────────────────────────────────
+
+MAX_LATENCY_NS = 86_400 * 10**9
+MAX_SAMPLE_NS = 366 * 86_400 * 10**9
+MAX_FEE_BPS = Decimal(10_000)
+MAX_CASH = Decimal(10) ** 18
+MAX_SEED = 2**64 - 1
+
+
+class OptionError(VibeError):
+    """An option's value is outside what the run accepts: refused before anything runs."""
+
+    code = "VT710"
+
+
+def _in_range(option: str, value: object, allowed: str, ok: bool) -> None:
+    if not ok:
+        raise OptionError(f"{option} {value}: allowed {allowed}")
+
+
+def check_options(cfg: ReplayConfig) -> None:
+    """Refuse every option value the run cannot honour, naming the option and its allowed range."""
+    cash = cfg.cash
+    _in_range(
+        "--cash", cash, f"a number > 0 and <= {MAX_CASH:.0e}", cash.is_finite() and 0 < cash <= MAX_CASH
+    )
+    if cfg.fee_bps is not None:
+        fee = cfg.fee_bps
+        _in_range("--fee-bps", fee, "0 to 10000 (100%)", fee.is_finite() and 0 <= fee <= MAX_FEE_BPS)
+    _in_range(
+        "--latency-ms",
+        Decimal(cfg.latency_ns) / 1_000_000,
+        "0 to 86400000 (one day)",
+        0 <= cfg.latency_ns <= MAX_LATENCY_NS,
+    )
+    _in_range(
+        "--sample-ms",
+        cfg.sample_ns // 1_000_000,
+        "1 to 31622400000 (366 days)",
+        1_000_000 <= cfg.sample_ns <= MAX_SAMPLE_NS,
+    )
+    if cfg.reject_every is not None:
+        _in_range("--reject-every", cfg.reject_every, "an integer >= 1", cfg.reject_every >= 1)
+    if cfg.reject_prob is not None:
+        p = cfg.reject_prob
+        _in_range("--reject-prob", p, "0 to 1", p.is_finite() and 0 <= p <= 1)
+    _in_range("--seed", cfg.seed, f"0 to {MAX_SEED}", 0 <= cfg.seed <= MAX_SEED)
+    _in_range("--loop", cfg.loop, "asyncio or uvloop", cfg.loop in ("asyncio", "uvloop"))
+    if not cfg.data:
+        raise OptionError("--data: give at least one market data file or fixture directory")
+    outdir.check_target(outdir.check_out_path(cfg.out), force=cfg.force)
+
+
+def latency_ns(ms: Decimal) -> int:
+    """Milliseconds as whole nanoseconds; refused (not rounded) when finer than a nanosecond."""
+    ns = ms * 1_000_000
+    if not ns.is_finite() or ns != ns.to_integral_value():
+        raise OptionError(f"--latency-ms {ms}: allowed a multiple of 0.000001 (one nanosecond)")
+    if abs(ns) > MAX_LATENCY_NS:
+        raise OptionError(f"--latency-ms {ms}: allowed 0 to 86400000 (one day)")
+    return int(ns)
+
+
+# ── the run ─────────────────────────────────────────────────────────────────────────────────────
+
+OUTPUTS = ("journal.vtj", "report.json", "trades.csv", "equity.csv", "report.html")
 
 
 def replay(cfg: ReplayConfig, *, loaded: LoadedStrategy | None = None) -> ReplayResult:
-    """Run a replay into ``cfg.out`` atomically: a failed run leaves no output directory."""
+    """Run a replay into ``cfg.out`` atomically: a failed or interrupted run leaves nothing behind.
+
+    Options are checked first, then the strategy and the output directory (see daemon/outdir.py),
+    all before any data is read. A failure while writing the report keeps the finished journal
+    under a visible name and says where (VT704): a result is never thrown away after the run.
+    """
+    check_options(cfg)
     loaded = loaded or load_strategy(cfg.strategy, params=cfg.params)
     preflight(["sim"], Mode.BACKTEST, loaded.spec.universe)
-    out = cfg.out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = out.parent / f".{out.name}.partial-{os.getpid()}"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir()
+    sources = data.check_sources(cfg.data)  # the same file twice, a pipe, ...: refused before the run
     progress = Progress(sys.stderr, enabled=not cfg.quiet and sys.stderr.isatty())
-    try:
-        rep = _run_loop(cfg.loop, _replay(cfg, loaded, work, progress))
-        progress.done()
-        _swap_into_place(work, out)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
+    with interruptible(), outdir.WorkDir(cfg.out, command="replay", force=cfg.force) as work:
+        try:
+            session = _run_loop(cfg.loop, _replay(cfg, loaded, sources, work.path, progress))
+        finally:
+            progress.done()
+        try:
+            rep = _write_report(session, work.path)
+        except (OSError, VibeError) as exc:
+            kept = work.keep_as(f"{work.out.name}.journal-kept")
+            raise outdir.OutputError(
+                f"the run finished but its report could not be written ({_reason(exc)}); "
+                f"the journal is kept in {kept / JOURNAL_NAME}",
+                code="VT704",
+                file=str(kept / JOURNAL_NAME),
+            ) from None
+        out = work.commit(
+            outdir.files_in(work.path),
+            {"journal_sha256": rep.journal_sha256, "strategy": loaded.spec.name},
+        )
     return ReplayResult(out, rep)
 
 
-def _run_loop(loop: str, coro: object) -> report.Report:
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError):
+        return f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ")
+    return str(exc)
+
+
+def _run_loop(loop: str, coro: Coroutine[object, object, Session]) -> Session:
     factory: Callable[[], asyncio.AbstractEventLoop] | None = None
     if loop == "uvloop":
         import uvloop  # noqa: PLC0415 - only when asked for
 
         factory = uvloop.new_event_loop
     with asyncio.Runner(loop_factory=factory) as runner:
-        return runner.run(coro)  # type: ignore[arg-type]
-
-
-def _swap_into_place(work: Path, out: Path) -> None:
-    if out.exists():
-        trash = out.parent / f".{out.name}.old-{os.getpid()}"
-        out.rename(trash)
-        work.rename(out)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        work.rename(out)
+        return runner.run(coro)
 
 
 def read_journal(path: Path) -> Iterator[AnyEvent]:

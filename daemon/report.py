@@ -87,6 +87,8 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     arbitrages: dict[str, int]
     #: equity in every currency the run holds, unconverted (an inverse leg settles in its base)
     equity_by_currency: dict[str, str]
+    #: what a reader must not miss: a run that never traded, every order rejected
+    warnings: list[str] = msgspec.field(default_factory=list)
 
 
 class _OpenTrip(msgspec.Struct):
@@ -245,8 +247,31 @@ def build(
         stale_snapshots=stale,
         arbitrages=dict(sorted(outcomes.items())),
         equity_by_currency={c: _money(ledger.equity(c)) for c in sorted(ledger.snapshot().cash)},
+        warnings=_warnings(orders=orders, rejected=rejected, fills=fills),
     )
     return report, curve, trips.trips
+
+
+def _warnings(*, orders: int, rejected: int, fills: int) -> list[str]:
+    if orders == 0:
+        return ["the strategy sent no orders: check its signals and parameters against the data"]
+    if rejected == orders:
+        return [
+            f"every order was rejected ({rejected} of {orders}): the journal's OrderRejected reasons "
+            "say why (cash, lot size, price limits, injected rejects)"
+        ]
+    if fills == 0:
+        return [f"no order filled ({orders} sent, {rejected} rejected)"]
+    return []
+
+
+def display(value: object) -> str:
+    """A report value as a person reads it: lists and maps without Python's brackets and quotes."""
+    if isinstance(value, list):
+        return "; ".join(map(str, value)) if value else "none"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items()) if value else "none"
+    return str(value)
 
 
 def _ratio(value: Decimal) -> str:

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import msgspec
 
-from daemon.report import EquityPoint, Report, RoundTrip
+from daemon.report import EquityPoint, Report, RoundTrip, display
 
 WIDTH, HEIGHT, PAD = 900, 260, 40
 
@@ -56,8 +56,9 @@ def render(report: Report, curve: Sequence[EquityPoint], trips: Sequence[RoundTr
     raw = msgspec.to_builtins(report)
     assert isinstance(raw, dict)
     rows = "\n".join(
-        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in raw.items()
+        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(display(v))}</td></tr>" for k, v in raw.items()
     )
+    warnings = "".join(f'<p class="warning">Warning: {html.escape(w)}</p>' for w in report.warnings)
     trip_rows = "\n".join(
         "<tr>"
         + "".join(
@@ -82,8 +83,10 @@ def render(report: Report, curve: Sequence[EquityPoint], trips: Sequence[RoundTr
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>VibeTrading report: {title}</title>
 <style>body{{font:14px system-ui,sans-serif;margin:2em;color:#222}}table{{border-collapse:collapse}}
-th,td{{border:1px solid #ddd;padding:3px 8px;text-align:left}}figure{{margin:1em 0}}</style></head>
+th,td{{border:1px solid #ddd;padding:3px 8px;text-align:left}}figure{{margin:1em 0}}
+.warning{{background:#fff8c5;border:1px solid #d4a72c;padding:6px 10px}}</style></head>
 <body><h1>Replay report: {title}</h1>
+{warnings}
 {_chart(f"Equity ({report.currency})", [p.equity for p in curve], "#1f6feb", span)}
 {_chart("Drawdown", [p.drawdown for p in curve], "#cf222e", span, invert=True)}
 <h2>Summary</h2><table>{rows}</table>

@@ -9,9 +9,12 @@ file and line it applies to.
 from __future__ import annotations
 
 import ast
+import enum
+import types
 import typing
 from collections.abc import Mapping, Sequence
-from typing import Any
+from decimal import Decimal
+from typing import Any, Literal
 
 import msgspec
 
@@ -104,7 +107,7 @@ def declare(
     _check_hooks(cls, where)
     params_type = _params_type(cls, where)
     params = _build_params(params_type, overrides or {}, where)
-    universe = _universe(cls, params, where)
+    universe = _universe(cls, params, overrides or {}, where)
     return StrategySpec(
         name=cls.name or cls.__name__,
         strategy_type=strategy_type,
@@ -177,37 +180,124 @@ def _build_params(params_type: type[Params], overrides: Mapping[str, str], where
         params = msgspec.convert(msgspec.to_builtins(params), params_type, strict=False)
     except msgspec.ValidationError as exc:
         field_name = _field_from_error(str(exc))
-        raise DeclarationError(
-            f"parameter value rejected: {exc}",
-            code="VT111",
-            **(
-                where.field(params_type.__name__, field_name)
-                if field_name
-                else where.cls(params_type.__name__)
-            ),
-        ) from None
+        if field_name is None or field_name not in fields:
+            raise DeclarationError(
+                f"parameter value rejected: {exc}",
+                code="VT111",
+                **where.cls(params_type.__name__),
+            ) from None
+        raise _value_error(params_type, fields[field_name], overrides, where) from None
     except TypeError as exc:
         raise DeclarationError(
             f"{params_type.__name__} is not a valid parameter class: {exc}",
             code="VT112",
             **where.cls(params_type.__name__),
         ) from None
-    _check_bounds(params, where)
+    _check_bounds(params, overrides, where)
     return params
 
 
-def _check_bounds(params: Params, where: _Locator) -> None:
+def _check_bounds(params: Params, overrides: Mapping[str, str], where: _Locator) -> None:
     hints = typing.get_type_hints(type(params), include_extras=True)
     for field in msgspec.structs.fields(params):
         for extra in typing.get_args(hints.get(field.name))[1:]:
             if isinstance(extra, Bounds):
                 problem = extra.violation(getattr(params, field.name))
                 if problem is not None:
-                    raise DeclarationError(
-                        f"parameter {field.name!r}: {problem}",
-                        code="VT111",
-                        **where.field(type(params).__name__, field.name),
-                    )
+                    raise _value_error(type(params), field, overrides, where, problem=problem)
+
+
+def _value_error(
+    params_type: type[Params],
+    field: msgspec.structs.FieldInfo,
+    overrides: Mapping[str, str],
+    where: _Locator,
+    *,
+    problem: str | None = None,
+) -> DeclarationError:
+    """VT111 naming the parameter, the text it was given and what it takes.
+
+    msgspec's own wording ("Expected `int`, got `str`") describes the string the command line
+    handed it, not the value the user wrote, and names neither the allowed values nor the bounds.
+    """
+    name = field.name
+    allowed = _describe_type(field.type)
+    given = _given(params_type, name, overrides)
+    why = f" ({problem})" if problem else ""
+    if name in overrides:
+        hint = f"Pass --param {name}=VALUE with VALUE {allowed}."
+    else:
+        hint = f"Change the default of {name} in {params_type.__name__} to {allowed}."
+    return DeclarationError(
+        f"parameter {name!r}: got {given}{why}; allowed: {allowed}",
+        code="VT111",
+        hint=hint,
+        **where.field(params_type.__name__, name),
+    )
+
+
+def _given(params_type: type[Params], name: str, overrides: Mapping[str, str]) -> str:
+    """What the user wrote: the raw --param text, else the class default as written in Python."""
+    if name in overrides:
+        return repr(overrides[name])
+    for field in msgspec.structs.fields(params_type):
+        if field.name != name:
+            continue
+        if field.default is not msgspec.NODEFAULT:
+            return f"the default {field.default!r}"
+        if field.default_factory is not msgspec.NODEFAULT:
+            return f"the default {field.default_factory()!r}"
+    return "no value"
+
+
+_TYPE_WORDS: dict[object, str] = {
+    bool: "true or false (also 1 or 0)",
+    int: "a whole number (int)",
+    Decimal: "a decimal number (Decimal)",
+    float: "a number (float)",
+    str: "text (str)",
+    type(None): "none",
+}
+
+
+def _describe_type(annotation: object) -> str:
+    """A parameter type in words, with its bounds and allowed values, for error messages."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        limits = [_limits(extra) for extra in args[1:]]
+        return " ".join([_describe_type(args[0]), *(text for text in limits if text)])
+    if origin is Literal:
+        return "one of " + ", ".join(str(value) for value in args)
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return "one of " + ", ".join(str(member.value) for member in annotation)
+    if annotation in _TYPE_WORDS:
+        return _TYPE_WORDS[annotation]
+    if origin in (tuple, list, frozenset, set):
+        items = args[0] if args else object
+        return f"a comma-separated list, each {_describe_type(items)}"
+    if origin is typing.Union or origin is types.UnionType:
+        return " or ".join(_describe_type(arg) for arg in args)
+    return getattr(annotation, "__name__", repr(annotation))
+
+
+def _limits(extra: object) -> str:
+    """``Bounds(ge=0, lt=1)`` as ``>= 0 and < 1``; msgspec ``Meta`` constraints likewise."""
+    if not isinstance(extra, Bounds | msgspec.Meta):
+        return ""
+    words = [
+        f"{symbol} {getattr(extra, attr)}"
+        for attr, symbol in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+        if getattr(extra, attr) is not None
+    ]
+    if isinstance(extra, msgspec.Meta):
+        if extra.min_length is not None:
+            words.append(f"of length >= {extra.min_length}")
+        if extra.max_length is not None:
+            words.append(f"of length <= {extra.max_length}")
+        if extra.pattern is not None:
+            words.append(f"matching {extra.pattern!r}")
+    return " and ".join(words)
 
 
 def _coerce(text: str, annotation: object) -> object:
@@ -227,7 +317,9 @@ def _field_from_error(message: str) -> str | None:
     return message.split(marker, 1)[1].split("`", 1)[0].split("[", 1)[0]
 
 
-def _universe(cls: type[Strategy[Any]], params: Params, where: _Locator) -> tuple[str, ...]:
+def _universe(
+    cls: type[Strategy[Any]], params: Params, overrides: Mapping[str, str], where: _Locator
+) -> tuple[str, ...]:
     name = cls.universe_param
     raw = getattr(params, name, None)
     params_name = type(params).__name__
@@ -237,24 +329,38 @@ def _universe(cls: type[Strategy[Any]], params: Params, where: _Locator) -> tupl
             code="VT112",
             **where.cls(params_name),
         )
+    given = _given(type(params), name, overrides)
+    bound = (
+        f"exactly {cls.min_symbols}"
+        if cls.min_symbols == cls.max_symbols
+        else f"{cls.min_symbols} to {cls.max_symbols}"
+    )
+    if cls.max_symbols == 1:
+        allowed = f"{bound} symbol written venue:instrument (e.g. krx:005930)"
+    else:
+        allowed = (
+            f"{bound} distinct symbols written venue:instrument, separated by commas "
+            "(e.g. krx:005930,krx:000660)"
+        )
     try:
         universe = split_symbols(raw)
     except InvalidSymbolError as exc:
-        raise DeclarationError(exc.message, code="VT120", **where.field(params_name, name)) from None
+        raise DeclarationError(
+            f"parameter {name!r}: got {given} ({exc.message}); allowed: {allowed}",
+            code="VT120",
+            **where.field(params_name, name),
+        ) from None
     if len(set(universe)) != len(universe):
         raise DeclarationError(
-            f"{name} lists a symbol twice: {', '.join(universe)}",
+            f"parameter {name!r}: got {given} ({name} lists a symbol twice: {', '.join(universe)}); "
+            f"allowed: {allowed}",
             code="VT122",
             **where.field(params_name, name),
         )
     if not cls.min_symbols <= len(universe) <= cls.max_symbols:
-        bound = (
-            f"exactly {cls.min_symbols}"
-            if cls.min_symbols == cls.max_symbols
-            else f"{cls.min_symbols} to {cls.max_symbols}"
-        )
         raise DeclarationError(
-            f"a {cls.type} strategy takes {bound} symbol(s); {name} has {len(universe)}",
+            f"parameter {name!r}: got {given} (a {cls.type} strategy takes {bound} symbol(s); "
+            f"{name} has {len(universe)}); allowed: {allowed}",
             code="VT121",
             **where.field(params_name, name),
         )

@@ -13,7 +13,8 @@ exactly one of the three type bases, and a module-level ``STRATEGY`` naming the 
     STRATEGY = MyStrategy
 
 The base class *is* the declaration of the strategy type (``single``, ``portfolio`` or ``arbitrage``);
-the router reads it and nothing on the command line can change it.
+the router reads it and nothing on the command line can change it. A strategy sees exactly the names
+of ``__all__``; docs/strategies.md ("SDK reference") says what each is, and a test keeps the two equal.
 """
 
 from __future__ import annotations
@@ -98,7 +99,12 @@ P = TypeVar("P", bound=Params)
 
 
 class TargetPosition(msgspec.Struct, frozen=True):
-    """Hold exactly ``quantity`` (signed, in the instrument's units) of the strategy's one symbol."""
+    """Hold exactly ``quantity`` (signed, in the instrument's units) of the strategy's one symbol.
+
+    The engine sends one market order for ``quantity - held - working``, where ``working`` is the
+    signed unfilled quantity of the strategy's open orders on the symbol (stops and limits included):
+    holding 10 with a stop sell of 10 resting, ``TargetPosition(0)`` sends nothing. It never cancels.
+    """
 
     quantity: Decimal
 

@@ -56,6 +56,7 @@ def test_replay_of_the_bundled_fixture_writes_every_output(
     printed = json.loads(capsys.readouterr().out)
     out = tmp_path / "run"
     assert sorted(p.name for p in out.iterdir()) == [
+        ".vibetrading-run",
         "equity.csv",
         "journal.vtj",
         "report.html",
@@ -92,7 +93,13 @@ def test_journal_verify_detects_a_flipped_byte(tmp_path: Path, capsys: pytest.Ca
     journal.write_bytes(bytes(raw))
     capsys.readouterr()
     assert main(["journal", "verify", str(tmp_path / "run"), "--json"]) == 1
-    assert json.loads(capsys.readouterr().out)["error"]["code"] in {"VT601", "VT602", "VT603", "VT604"}
+    assert json.loads(capsys.readouterr().out)["error"]["code"] in {
+        "VT601",
+        "VT602",
+        "VT603",
+        "VT604",
+        "VT607",
+    }
 
 
 def _bad_file(tmp_path: Path, body: str, name: str = "ftx_BTC-PERP_bars1m_bad.csv.gz") -> Path:

@@ -64,6 +64,11 @@ def bars_csv(*rows: str) -> str:
     return "\n".join(["ts_ns,open,high,low,close,volume", *rows]) + "\n"
 
 
+def at(offset: int, cells: str) -> str:
+    """A row whose ts_ns is ``offset`` nanoseconds after T0 (a plausible UTC epoch-ns time)."""
+    return f"{T0 + offset},{cells}"
+
+
 def as_json(events: list[MarketEvent]) -> bytes:
     """Type tags and exact decimal strings included: equal bytes means the same events, digit for digit."""
     return msgspec.json.encode(events)
@@ -209,26 +214,33 @@ def test_a_name_off_the_pattern_is_vt501(name: str) -> None:
 
 
 def test_bar_ts_event_is_the_close_of_the_bar(tmp_path: Path) -> None:
-    path = write(tmp_path, "sim_X_bars5m_1.csv.gz", bars_csv("0,1,2,1,2,10", f"{5 * MINUTE},2,3,2,3,0"))
+    path = write(
+        tmp_path, "sim_X_bars5m_1.csv.gz", bars_csv(at(0, "1,2,1,2,10"), at(5 * MINUTE, "2,3,2,3,0"))
+    )
     first, second = data.read_events(path)
     assert isinstance(first, Bar)
-    assert (first.ts_event, first.ts_init, first.interval_ns) == (5 * MINUTE, 5 * MINUTE, 5 * MINUTE)
-    assert second.ts_event == 10 * MINUTE
+    close = T0 + 5 * MINUTE
+    assert (first.ts_event, first.ts_init, first.interval_ns) == (close, close, 5 * MINUTE)
+    assert second.ts_event == T0 + 10 * MINUTE
 
 
 def test_tick_ts_event_and_ts_init_are_the_file_ts(tmp_path: Path) -> None:
-    path = write(tmp_path, "sim_X_trades_1.csv", trades_csv("7,1.5,2,sell,a"), compress=False)
+    path = write(tmp_path, "sim_X_trades_1.csv", trades_csv(at(7, "1.5,2,sell,a")), compress=False)
     (tick,) = data.read_events(path)
-    assert (tick.ts_event, tick.ts_init, tick.seq) == (7, 7, 0)
+    assert (tick.ts_event, tick.ts_init, tick.seq) == (T0 + 7, T0 + 7, 0)
 
 
 def test_merge_orders_by_ts_then_file_then_row_and_never_resorts_ties(tmp_path: Path) -> None:
     a = write(
         tmp_path,
         "sim_A_quotes_1.csv.gz",
-        quotes_csv("1,1,1,2,1", "2,1,2,2,1", "2,1,3,2,1", "3,1,4,2,1"),
+        quotes_csv(at(1, "1,1,2,1"), at(2, "1,2,2,1"), at(2, "1,3,2,1"), at(3, "1,4,2,1")),
     )
-    b = write(tmp_path, "sim_B_trades_1.csv.gz", trades_csv("2,5,1,buy,b1", "2,5,1,buy,b2", "3,5,1,buy,b3"))
+    b = write(
+        tmp_path,
+        "sim_B_trades_1.csv.gz",
+        trades_csv(at(2, "5,1,buy,b1"), at(2, "5,1,buy,b2"), at(3, "5,1,buy,b3")),
+    )
 
     def label(e: MarketEvent) -> str:
         return f"q{e.bid_size}" if isinstance(e, QuoteTick) else str(getattr(e, "trade_id", "?"))
@@ -285,13 +297,25 @@ MALFORMED = [
         1,
     ),
     ("unknown-column", "sim_X_trades_1.csv.gz", "ts_ns,price,qty,aggressor,trade_id,x\n", "VT502", 1),
-    ("ts-backwards", "sim_X_quotes_1.csv.gz", quotes_csv("5,1,1,2,1", "5,1,1,2,1", "4,1,1,2,1"), "VT505", 4),
-    ("nan", "sim_X_quotes_1.csv.gz", quotes_csv("1,1,1,2,1", "2,NaN,1,2,1"), "VT504", 3),
+    (
+        "ts-backwards",
+        "sim_X_quotes_1.csv.gz",
+        quotes_csv(at(5, "1,1,2,1"), at(5, "1,1,2,1"), at(4, "1,1,2,1")),
+        "VT505",
+        4,
+    ),
+    ("nan", "sim_X_quotes_1.csv.gz", quotes_csv(at(1, "1,1,2,1"), at(2, "NaN,1,2,1")), "VT504", 3),
     ("infinity", "sim_X_trades_1.csv.gz", trades_csv("1,inf,1,buy,a"), "VT504", 2),
-    ("negative-price", "sim_X_trades_1.csv.gz", trades_csv("1,1,1,buy,a", "2,-1,1,buy,b"), "VT504", 3),
+    (
+        "negative-price",
+        "sim_X_trades_1.csv.gz",
+        trades_csv(at(1, "1,1,buy,a"), at(2, "-1,1,buy,b")),
+        "VT504",
+        3,
+    ),
     ("negative-size", "sim_X_quotes_1.csv.gz", quotes_csv("1,1,-0.5,2,1"), "VT504", 2),
     ("garbage", "sim_X_bars1m_1.csv.gz", bars_csv("0,1,2,1,abc,1"), "VT504", 2),
-    ("empty-cell", "sim_X_quotes_1.csv.gz", quotes_csv("1,1,1,2,1", "2,1,,2,1"), "VT504", 3),
+    ("empty-cell", "sim_X_quotes_1.csv.gz", quotes_csv(at(1, "1,1,2,1"), at(2, "1,,2,1")), "VT504", 3),
     ("underscore", "sim_X_quotes_1.csv.gz", quotes_csv("1,1_000,1,2000,1"), "VT504", 2),
     ("ts-not-integer", "sim_X_quotes_1.csv.gz", quotes_csv("1.5,1,1,2,1"), "VT504", 2),
     ("ts-above-int64", "sim_X_quotes_1.csv.gz", quotes_csv("9223372036854775808,1,1,2,1"), "VT504", 2),
@@ -299,20 +323,26 @@ MALFORMED = [
     ("empty-ts-first-row", "sim_X_quotes_1.csv.gz", quotes_csv(",1,1,2,1"), "VT504", 2),
     ("bad-aggressor", "sim_X_trades_1.csv.gz", trades_csv("1,1,1,BUY,a"), "VT504", 2),
     ("empty-trade-id", "sim_X_trades_1.csv.gz", trades_csv("1,1,1,buy,"), "VT504", 2),
-    ("short-row", "sim_X_quotes_1.csv.gz", quotes_csv("1,1,1,2,1", "2,1,1,2"), "VT503", 3),
+    ("short-row", "sim_X_quotes_1.csv.gz", quotes_csv(at(1, "1,1,2,1"), at(2, "1,1,2")), "VT503", 3),
     ("long-row", "sim_X_trades_1.csv.gz", trades_csv("1,1,1,buy,a,extra"), "VT503", 2),
-    ("blank-line", "sim_X_quotes_1.csv.gz", quotes_csv("1,1,1,2,1", "", "2,1,1,2,1"), "VT503", 3),
+    ("blank-line", "sim_X_quotes_1.csv.gz", quotes_csv(at(1, "1,1,2,1"), "", at(2, "1,1,2,1")), "VT503", 3),
     ("header-only", "sim_X_quotes_1.csv.gz", "ts_ns,bid,bid_qty,ask,ask_qty\n", "VT506", 1),
     ("empty-file", "sim_X_quotes_1.csv.gz", "", "VT506", 1),
-    ("crossed-quote", "sim_X_quotes_1.csv.gz", quotes_csv("1,1,1,2,1", "2,2.5,1,2.4,1"), "VT507", 3),
+    (
+        "crossed-quote",
+        "sim_X_quotes_1.csv.gz",
+        quotes_csv(at(1, "1,1,2,1"), at(2, "2.5,1,2.4,1")),
+        "VT507",
+        3,
+    ),
     (
         "high-below-close",
         "sim_X_bars1m_1.csv.gz",
-        bars_csv("0,1,2,1,2,1", "60000000000,1,2,1,3,1"),
+        bars_csv(at(0, "1,2,1,2,1"), at(MINUTE, "1,2,1,3,1")),
         "VT508",
         3,
     ),
-    ("low-above-open", "sim_X_bars1m_1.csv.gz", bars_csv("0,1,2,1.5,2,1"), "VT508", 2),
+    ("low-above-open", "sim_X_bars1m_1.csv.gz", bars_csv(at(0, "1,2,1.5,2,1")), "VT508", 2),
     (
         "bad-date",
         "krx_X_dailyohlcv_1.csv.gz",
@@ -348,7 +378,9 @@ def test_malformed_file_raises_its_code_with_file_and_line(
 
 
 def test_bad_cell_message_names_the_column_and_value(tmp_path: Path) -> None:
-    error, seen = raised(write(tmp_path, "sim_X_quotes_1.csv.gz", quotes_csv("1,1,1,2,1", "2,1,nan,2,1")))
+    error, seen = raised(
+        write(tmp_path, "sim_X_quotes_1.csv.gz", quotes_csv(at(1, "1,1,2,1"), at(2, "1,nan,2,1")))
+    )
     assert "'bid_qty'" in error.message and "'nan'" in error.message and "not a finite" in error.message
     assert len(seen) == 1  # validation streams: the good row came out before the error
 
@@ -366,7 +398,7 @@ def test_non_gzip_bytes_under_a_gz_name_are_vt500(tmp_path: Path) -> None:
 
 
 def test_truncated_gzip_is_vt500_after_the_rows_before_the_cut(tmp_path: Path) -> None:
-    rows = [f"{i},{i}.5,1,{i + 1},1" for i in range(1, 3001)]
+    rows = [at(i, f"{i}.5,1,{i + 1},1") for i in range(1, 3001)]
     full = gzip.compress(quotes_csv(*rows).encode(), mtime=0)
     path = tmp_path / "sim_X_quotes_1.csv.gz"
     path.write_bytes(full[: len(full) * 2 // 3])
@@ -488,11 +520,13 @@ def test_import_keeps_only_the_given_instruments(tmp_path: Path) -> None:
 
 
 def test_failed_import_leaves_the_previous_fixture_untouched(tmp_path: Path) -> None:
-    good = write(tmp_path, "sim_X_quotes_1.csv.gz", quotes_csv("1,1,1,2,1", "2,1,1,2,1"))
+    good = write(tmp_path, "sim_X_quotes_1.csv.gz", quotes_csv(at(1, "1,1,2,1"), at(2, "1,1,2,1")))
     data.import_files([good], tmp_path / "fx", name="x", source="x", licence="MIT")
     before = {p.name: p.read_bytes() for p in (tmp_path / "fx").iterdir()}
     bad = write(
-        tmp_path, "sim_Y_quotes_1.csv.gz", quotes_csv(*[f"{i},1,1,2,1" for i in range(5000)], "1,1,1,0,1")
+        tmp_path,
+        "sim_Y_quotes_1.csv.gz",
+        quotes_csv(*[at(i, "1,1,2,1") for i in range(5000)], at(1, "1,1,0,1")),
     )
     with pytest.raises(DataError) as info:
         data.import_files([bad], tmp_path / "fx", name="x", source="x", licence="MIT", chunk_size=100)
@@ -601,10 +635,16 @@ def test_load_any_and_sources_from_args_accept_csv_and_fixture_alike(
     assert as_json(from_fixture) == as_json(from_args) == expected
     batches = list(data.load_any(files[0], batch_size=128))
     assert [len(b) for b in batches] == [128, 128, 128, 16]
-    # a fixture and a CSV file merged: the fixture's events first on ties (argument order)
-    both = [e for batch in data.sources_from_args([fixture_dir, files[1]]) for e in batch]
+    # a fixture and a CSV file of another stream merged: the fixture's events first on ties
+    # (argument order). Not one of the files the fixture holds: that would be its data twice (VT511).
+    other = write(
+        tmp_path, "sim_D_trades_1.csv.gz", trades_csv(*[at(i, f"1,1,buy,d{i}") for i in range(120)])
+    )
+    both = [e for batch in data.sources_from_args([fixture_dir, other]) for e in batch]
     assert len(both) == 570 + 120
     assert all(a.ts_event <= b.ts_event for a, b in pairwise(both))
+    at_t0 = [e.instrument for e in both if e.ts_event == T0]
+    assert len(at_t0) > 2 and at_t0.index("sim:D") == len(at_t0) - 1
 
 
 def test_sources_from_args_needs_at_least_one_source() -> None:
@@ -624,7 +664,7 @@ def test_describe_source_identifies_files_and_fixtures(fixture_dir: Path, tmp_pa
 
 
 def test_reading_stops_cleanly_when_the_consumer_stops(tmp_path: Path) -> None:
-    path = write(tmp_path, "sim_X_quotes_1.csv.gz", quotes_csv(*[f"{i},1,1,2,1" for i in range(100)]))
+    path = write(tmp_path, "sim_X_quotes_1.csv.gz", quotes_csv(*[at(i, "1,1,2,1") for i in range(100)]))
     stream = data.read_events(path)
     assert len(list(islice(stream, 5))) == 5
     stream.close()  # type: ignore[attr-defined]
