@@ -289,6 +289,7 @@ class ArbitrageEngine:
         currency: str,
         specs: Mapping[str, InstrumentSpec],
         seed: int = 0,
+        venues: Mapping[str, str] | None = None,
     ) -> None:
         if spec.strategy_type != "arbitrage":
             raise ValueError(f"ArbitrageEngine runs arbitrage strategies, not {spec.strategy_type}")
@@ -314,7 +315,7 @@ class ArbitrageEngine:
                     f"leg {symbol}: multiplier {leg_spec.multiplier} is not positive", code="VT342"
                 )
             self._specs[symbol] = leg_spec
-        self.runtime = StrategyRuntime(spec, ledger, currency, seed)
+        self.runtime = StrategyRuntime(spec, ledger, currency, seed, venues)
         self.ledger = ledger
         self.orders = orders
         self.legs = legs
@@ -578,6 +579,7 @@ class ArbitrageEngine:
                 ts_event=now,
                 ts_init=now,
                 strategy=self._name,
+                venue=self.runtime.venues[leg.symbol],
                 client_order_id=cid,
                 instrument=leg.symbol,
                 side=side,
@@ -717,6 +719,7 @@ class ArbitrageEngine:
                         ts_event=now,
                         ts_init=now,
                         strategy=self._name,
+                        venue=self.runtime.venues[working.leg.symbol],
                         client_order_id=cid,
                         instrument=working.leg.symbol,
                     )

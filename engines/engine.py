@@ -8,11 +8,11 @@ the coroutine that feeds it lives in daemon/.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
-from engines.errors import VibeError
+from engines.errors import CapabilityError, VibeError
 from engines.events import (
     AnyCommand,
     ArbitrageResolved,
@@ -71,12 +71,35 @@ class OrderIds:
         return f"{self._prefix}-{self._next:08d}"
 
 
-class StrategyRuntime:
-    """One strategy instance, its context, and a guarded way to call it."""
+BACKTEST_VENUE: Final = "sim"
 
-    def __init__(self, spec: StrategySpec, ledger: Ledger, currency: str, seed: int = 0) -> None:
+
+class StrategyRuntime:
+    """One strategy instance, its context, its routes, and a guarded way to call it.
+
+    ``venues`` routes each symbol of the universe to the venue its orders go to; None routes every
+    symbol to the simulated venue (a backtest). Every command an engine emits carries its venue.
+    """
+
+    def __init__(
+        self,
+        spec: StrategySpec,
+        ledger: Ledger,
+        currency: str,
+        seed: int = 0,
+        venues: Mapping[str, str] | None = None,
+    ) -> None:
         self.spec = spec
         self.name = spec.name
+        routes = {s: BACKTEST_VENUE for s in spec.universe} if venues is None else dict(venues)
+        unrouted = [s for s in spec.universe if s not in routes]
+        if unrouted:
+            raise CapabilityError(
+                f"strategy {spec.name!r}: no venue routes {', '.join(unrouted)}",
+                code="VT133",
+                hint="Configure a venue for every symbol of the universe.",
+            )
+        self.venues: Mapping[str, str] = routes
         self.strategy: Strategy[Any] = spec.cls(spec.params, spec.universe)
         self.ctx = Context(spec.name, LedgerAccount(ledger, currency), seed=seed)
         self.ledger = ledger

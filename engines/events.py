@@ -132,6 +132,9 @@ class OrderSubmitted(Event, frozen=True, kw_only=True):
     arb_id: str | None = None
     leg: int | None = None
     aligned_ts_ns: tuple[int, ...] | None = None
+    #: where the order was routed: recovery queries this venue for it (journals before the field was
+    #: added were backtests, all routed to the simulated venue)
+    venue: str = "sim"
 
 
 class OrderAccepted(Event, frozen=True, kw_only=True):
@@ -292,6 +295,9 @@ AnyEvent = MarketEvent | OrderEvent | LedgerEvent | SystemEvent
 
 class Command(_Record, frozen=True, kw_only=True):
     strategy: str
+    #: the venue the command goes to: routing is decided once, by the run's configuration, and
+    #: carried on every command, never guessed from the symbol on the way out
+    venue: str
 
 
 class SubmitOrder(Command, frozen=True, kw_only=True):
@@ -314,16 +320,15 @@ class CancelOrder(Command, frozen=True, kw_only=True):
     instrument: str
 
 
-class SubmitOrderList(Command, frozen=True, kw_only=True):
-    """An arbitrage's legs, to be sent strictly in this order under ``policy``."""
+class QueryOrder(Command, frozen=True, kw_only=True):
+    """Ask the venue for an order's state by client id: how an unknown outcome is resolved (never by
+    sending the order again). The answer comes back as a venue report fact."""
 
-    list_id: str
-    orders: tuple[SubmitOrder, ...]
-    policy: LegPolicy
-    hedge_max_retries: int = 0
+    client_order_id: str
+    instrument: str
 
 
-AnyCommand = SubmitOrder | CancelOrder | SubmitOrderList
+AnyCommand = SubmitOrder | CancelOrder | QueryOrder
 
 
 # ── one codec for the whole union ───────────────────────────────────────────────────────────────

@@ -198,10 +198,11 @@ class PortfolioEngine:
         currency: str,
         specs: Mapping[str, InstrumentSpec],
         seed: int = 0,
+        venues: Mapping[str, str] | None = None,
     ) -> None:
         if spec.strategy_type != "portfolio":
             raise ValueError(f"PortfolioEngine runs portfolio strategies, not {spec.strategy_type}")
-        self.runtime = StrategyRuntime(spec, ledger, currency, seed)
+        self.runtime = StrategyRuntime(spec, ledger, currency, seed, venues)
         strategy = self.runtime.strategy
         assert isinstance(strategy, PortfolioStrategy)  # the router checked the declared type
         self._strategy: PortfolioStrategy[Any] = strategy
@@ -372,6 +373,7 @@ class PortfolioEngine:
                         ts_event=now,
                         ts_init=now,
                         strategy=self.name,
+                        venue=self.runtime.venues[sent.symbol],
                         client_order_id=cid,
                         instrument=sent.symbol,
                     )
@@ -502,6 +504,7 @@ class PortfolioEngine:
                 ts_event=now,
                 ts_init=now,
                 strategy=self.name,
+                venue=self.runtime.venues[symbol],
                 client_order_id=cid,
                 instrument=symbol,
                 side=side,

@@ -30,12 +30,13 @@ class SingleAssetEngine:
         currency: str,
         specs: Mapping[str, InstrumentSpec] | None = None,
         seed: int = 0,
+        venues: Mapping[str, str] | None = None,
     ) -> None:
         # ``specs`` keeps the constructor the same for all three engines; one symbol needs none
         del specs
         if spec.strategy_type != "single":
             raise ValueError(f"SingleAssetEngine runs single strategies, not {spec.strategy_type}")
-        self.runtime = StrategyRuntime(spec, ledger, currency, seed)
+        self.runtime = StrategyRuntime(spec, ledger, currency, seed, venues)
         self.symbol = spec.universe[0]
         self.ledger = ledger
         self.orders = orders
@@ -98,6 +99,7 @@ class SingleAssetEngine:
                 ts_event=now,
                 ts_init=now,
                 strategy=self.runtime.name,
+                venue=self.runtime.venues[self.symbol],
                 client_order_id=self.ids.next(),
                 instrument=self.symbol,
                 side=intent.side,

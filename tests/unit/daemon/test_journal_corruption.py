@@ -143,6 +143,7 @@ def a_command_not_an_event(image: bytes) -> bytes:
         ts_event=1,
         ts_init=1,
         strategy="s",
+        venue="sim",
         client_order_id="c",
         instrument="binance-spot:BTCUSDT",
         side=Side.BUY,

@@ -15,11 +15,10 @@ from engines.events import (
     CancelOrder,
     Codec,
     Event,
-    LegPolicy,
     OrderType,
+    QueryOrder,
     Side,
     SubmitOrder,
-    SubmitOrderList,
     submitted,
     to_builtins,
     with_seq,
@@ -59,6 +58,7 @@ def test_money_is_encoded_as_exact_decimal_strings() -> None:
         ts_event=1,
         ts_init=1,
         strategy="s",
+        venue="sim",
         client_order_id="c",
         instrument="krx:005930",
         side=Side.BUY,
@@ -70,11 +70,12 @@ def test_money_is_encoded_as_exact_decimal_strings() -> None:
     assert raw["price"] == "71200.0"  # trailing zero kept: no float ever touched it
 
 
-def test_commands_round_trip_including_the_ordered_list() -> None:
+def test_commands_round_trip() -> None:
     leg = SubmitOrder(
         ts_event=1,
         ts_init=1,
         strategy="arb",
+        venue="sim",
         client_order_id="arb-1",
         instrument="binance-spot:BTCUSDT",
         side=Side.SELL,
@@ -87,10 +88,20 @@ def test_commands_round_trip_including_the_ordered_list() -> None:
     commands: list[AnyCommand] = [
         leg,
         CancelOrder(
-            ts_event=2, ts_init=2, strategy="arb", client_order_id="arb-1", instrument=leg.instrument
+            ts_event=2,
+            ts_init=2,
+            strategy="arb",
+            venue="sim",
+            client_order_id="arb-1",
+            instrument=leg.instrument,
         ),
-        SubmitOrderList(
-            ts_event=1, ts_init=1, strategy="arb", list_id="a1", orders=(leg,), policy=LegPolicy.HALT
+        QueryOrder(
+            ts_event=3,
+            ts_init=3,
+            strategy="arb",
+            venue="binance",
+            client_order_id="arb-1",
+            instrument=leg.instrument,
         ),
     ]
     for command in commands:
@@ -115,6 +126,7 @@ def test_the_journalled_intent_carries_every_field_of_the_command() -> None:
         ts_event=3,
         ts_init=4,
         strategy="arb",
+        venue="sim",
         client_order_id="arb-7",
         instrument="binance-usdm:BTCUSDT",
         side=Side.BUY,

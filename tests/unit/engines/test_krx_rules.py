@@ -84,6 +84,7 @@ def order(
         ts_event=0,
         ts_init=0,
         strategy="t",
+        venue="sim",
         client_order_id=cid,
         instrument=instrument,
         side=side,

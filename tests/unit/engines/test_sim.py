@@ -92,6 +92,7 @@ def order(
         ts_event=0,
         ts_init=0,
         strategy="t",
+        venue="sim",
         client_order_id=cid,
         instrument=instrument,
         side=side,
@@ -436,7 +437,8 @@ def scenario() -> list[OrderEvent]:
     out += v.on_market(quote(7, "99.00", "2", "99.40", "0.6"))
     out += v.on_market(quote(7, "61800.0", "0.3", "61800.2", "0.7", instrument=USDM))
     out += v.cancel(
-        CancelOrder(ts_event=8, ts_init=8, strategy="t", client_order_id="l0", instrument=SPOT), 8
+        CancelOrder(ts_event=8, ts_init=8, strategy="t", venue="sim", client_order_id="l0", instrument=SPOT),
+        8,
     )
     return out
 
@@ -550,7 +552,9 @@ def test_bar_stop_limit_fills_at_trigger_within_limit_else_rests() -> None:
     v = bar_venue()
     accepted(v, order("a", BUY, "1", STOP_LIMIT, price="111", stop="110", instrument=FTX), T1)
     accepted(v, order("b", BUY, "1", STOP_LIMIT, price="111", stop="110", instrument=FTX), T1)
-    v.cancel(CancelOrder(ts_event=0, ts_init=0, strategy="t", client_order_id="b", instrument=FTX), T1)
+    v.cancel(
+        CancelOrder(ts_event=0, ts_init=0, strategy="t", venue="sim", client_order_id="b", instrument=FTX), T1
+    )
     # a: high 112 hits 110; trade at max(100, 110) = 110 <= 111.
     (f,) = fills(v.on_market(bar(T2, "100", "112", "99", "108")))
     assert (f.client_order_id, f.last_px) == ("a", D(110))
@@ -1071,7 +1075,9 @@ def test_bad_configuration_is_refused() -> None:
 
 
 def cancel(cid: str, instrument: str = SPOT) -> CancelOrder:
-    return CancelOrder(ts_event=0, ts_init=0, strategy="t", client_order_id=cid, instrument=instrument)
+    return CancelOrder(
+        ts_event=0, ts_init=0, strategy="t", venue="sim", client_order_id=cid, instrument=instrument
+    )
 
 
 def test_cancel_working_order_then_cancel_again_is_rejected() -> None:
@@ -1330,6 +1336,7 @@ def run_flow(v: SimVenue, ledger: Ledger, seed: int, steps: int, check: bool) ->
                 ts_event=now,
                 ts_init=now,
                 strategy="t",
+                venue="sim",
                 client_order_id=f"o{step}",
                 instrument=symbol,
                 side=side,
