@@ -18,9 +18,12 @@ or never end), and every operating-system error is a :class:`JournalError` (VT60
 and the reason.
 
 Replay appends in batches (records are buffered and written every ``batch_records`` records or on
-:meth:`~JournalStore.flush`); live mode opens the journal with ``durable=True`` so that
-:meth:`~JournalStore.append` returns only after the bytes are fsynced: an order intent is on disk
-before the request that it describes is sent (DESIGN.md sections 5 and 6).
+:meth:`~JournalStore.flush`). With ``durable=True`` :meth:`~JournalStore.append` returns only after the
+bytes are fsynced, blocking its caller. The live daemon uses
+:class:`daemon.journal_writer.JournalWriter` instead: appends stay buffered and synchronous, and an
+awaited barrier (write + fdatasync in the writer's thread, shared by every intent waiting together)
+puts an order intent on disk before the request that it describes is sent (DESIGN.md sections 5, 6
+and 8).
 """
 
 from __future__ import annotations
@@ -777,17 +780,44 @@ class FileJournal(_Journal):
         return stamped
 
     def _write(self) -> None:
-        if not self._parts:
-            return
-        data = self._parts[0] if len(self._parts) == 1 else b"".join(self._parts)
+        self._write_parts(self._take_parts())
+
+    # The three steps of a write, apart for daemon.journal_writer.JournalWriter: it calls append on
+    # the event loop and takes the buffer under its lock (_take_parts, which does no I/O), then
+    # writes and syncs what it took in its own thread, outside that lock (_write_parts, _sync_written).
+
+    def _take_parts(self) -> list[bytes]:
+        """Detach the buffered records (header and payload parts, in order); the caller writes them."""
+        parts = self._parts
         self._parts = []
         self._pending = 0
+        return parts
+
+    def _write_parts(self, parts: list[bytes]) -> None:
+        """Write records taken with :meth:`_take_parts` at the end of the file; VT605 fails the store."""
+        if not parts:
+            return
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
         self._dirty = True
         try:
             _write_all(self._fd, data)
         except OSError as exc:
             self._failed = self._io_error("write failed", exc)
             raise self._failed from None
+
+    def _sync_written(self, *, data_only: bool = False) -> None:
+        """fsync (``data_only``: fdatasync where there is one) if anything was written since the last."""
+        if not self._dirty:
+            return
+        try:
+            if data_only and hasattr(os, "fdatasync"):  # enough for appends: the new size is synced too
+                os.fdatasync(self._fd)
+            else:
+                os.fsync(self._fd)
+        except OSError as exc:  # never retry a failed fsync: the page cache may have dropped the data
+            self._failed = self._io_error("fsync failed", exc)
+            raise self._failed from None
+        self._dirty = False
 
     def flush(self) -> None:
         self._check_open()
@@ -796,14 +826,14 @@ class FileJournal(_Journal):
     def sync(self) -> None:
         self._check_open()
         self._write()
-        if not self._dirty:
-            return
+        self._sync_written()
+
+    def _sync_directory(self) -> None:
+        """fsync the directory, so that the file's name survives a crash (durable mode does it on create)."""
         try:
-            os.fsync(self._fd)
-        except OSError as exc:  # never retry a failed fsync: the page cache may have dropped the data
-            self._failed = self._io_error("fsync failed", exc)
-            raise self._failed from None
-        self._dirty = False
+            _fsync_dir(self._path)
+        except OSError as exc:
+            raise self._io_error(f"cannot fsync the directory {self._path.parent}", exc) from None
 
     def read(self, from_seq: int = 1) -> Iterator[AnyEvent]:
         """Every event with ``seq >= from_seq``: flushes first, then reads the file up to its current end.

@@ -14,8 +14,12 @@ import msgspec
 
 from adapters.capabilities import Mode, preflight
 from engines.errors import VibeError
+from engines.kernel import Engine, make_engine
+from engines.ledger import Ledger
+from engines.orders import Orders
 from engines.router import StrategySpec, declare, parse_overrides
 from engines.sandbox import load_module
+from engines.specs import spec_for
 
 
 class UsageError(Exception):
@@ -75,10 +79,21 @@ def validate(
     loaded = load_strategy(path, params=params, expected_type=expected_type)
     try:
         preflight(venues, mode, loaded.spec.universe)
+        build_engine(loaded)
     except VibeError as exc:
         exc.file = exc.file or loaded.spec.file
         raise
     return loaded
+
+
+def build_engine(loaded: LoadedStrategy) -> Engine:
+    """The strategy's engine, built as a run builds it: its constructor checks every setting it reads
+    (a portfolio's schedule, an arbitrage's legs and policy, ...), so what a run would refuse at
+    start, validate refuses too, with the same code."""
+    spec = loaded.spec
+    specs = {symbol: spec_for(symbol) for symbol in spec.universe}
+    currency = specs[spec.universe[0]].quote
+    return make_engine(spec, Ledger(), Orders(), currency=currency, specs=specs)
 
 
 def _module_name(path: Path) -> str:

@@ -1,4 +1,10 @@
-"""Deterministic replay: market data through the replay clock into the strategy's engine coroutine.
+"""The replay driver: recorded market data through the replay clock into the kernel.
+
+The kernel (engines/kernel.py) is the session fold every driver shares; this driver owns only what a
+backtest adds around it: the simulated venue as the venue port, the replay clock, a journal file,
+and two coroutines. The feeder reads batches of market events and hands each batch (not each event:
+a per-event ``asyncio.Queue`` hand-off caps near 200k events/s) to the engine coroutine, which steps
+the kernel through it. Timers fire in exchange time between instants (``Kernel.step_batch``).
 
 Clock policy (per mode):
 
@@ -6,12 +12,7 @@ Clock policy (per mode):
   fact's ``ts_init`` is that timestamp, so a replay never reads the wall clock and two replays of the
   same inputs write byte-identical journals.
 * **paper and live (realtime clock)**: ``ts_init`` is the local wall clock in nanoseconds when the
-  event is created; ``ts_event`` stays the venue's time.
-
-The feeder coroutine reads batches of market events and hands each batch (not each event: a
-per-event ``asyncio.Queue`` hand-off caps near 200k events/s) to the engine coroutine, which steps
-the simulated venue, the ledger, the order book and the sans-I/O engine through each event, and
-journals every fact before anything acts on it.
+  fact is created; ``ts_event`` stays the venue's time.
 """
 
 from __future__ import annotations
@@ -19,80 +20,31 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Protocol, TextIO
+from typing import TextIO
 
 import msgspec
 
 from adapters.capabilities import Mode, preflight
 from daemon import data, outdir, report, report_html
 from daemon.interrupt import Interrupted, interruptible
-from daemon.journal import FileJournal, JournalStore, file_sha256
+from daemon.journal import FileJournal, file_sha256
 from daemon.preflight import LoadedStrategy, load_strategy
-from engines.arbitrage import ArbitrageEngine
-from engines.engine import Outgoing
+from engines.clock import ReplayClock
 from engines.errors import VibeError
-from engines.events import (
-    AnyEvent,
-    Bar,
-    CancelOrder,
-    CashAdjusted,
-    Event,
-    InstrumentDefined,
-    MarkPrice,
-    OrderAccepted,
-    OrderCanceled,
-    OrderCancelRejected,
-    OrderExpired,
-    OrderFilled,
-    OrderPendingCancel,
-    OrderRejected,
-    OrderSubmitted,
-    QuoteTick,
-    RunFinished,
-    RunStarted,
-    SubmitOrder,
-    TradeTick,
-    submitted,
-)
+from engines.events import AnyEvent, MarketEvent, RunStarted
 from engines.instruments import InstrumentSpec
+from engines.kernel import JournalPort, Kernel, make_engine
 from engines.ledger import Ledger
 from engines.orders import Orders
-from engines.portfolio import PortfolioEngine
 from engines.sim import SimVenue
-from engines.single import SingleAssetEngine
 from engines.specs import spec_for
 
-MarketEvent = TradeTick | QuoteTick | Bar
-_ORDER_EVENTS = (
-    OrderSubmitted,
-    OrderAccepted,
-    OrderRejected,
-    OrderFilled,
-    OrderPendingCancel,
-    OrderCancelRejected,
-    OrderCanceled,
-    OrderExpired,
-)
 JOURNAL_NAME = "journal.vtj"
 DEFAULT_SAMPLE_NS = 1_000_000_000
 QUEUE_BATCHES = 8
-
-
-class Engine(Protocol):
-    def start(self, now_ns: int) -> None: ...
-
-    def handle(self, event: Event) -> None: ...
-
-    def on_time(self, now_ns: int) -> None:
-        """Exchange time has moved past ``now_ns``: every event stamped ``now_ns`` was handled."""
-
-    def finish(self, now_ns: int) -> None:
-        """The data has ended at ``now_ns``: journal what is still pending (counts, warnings)."""
-
-    def drain(self) -> Sequence[Outgoing]: ...
 
 
 class ReplayConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -118,182 +70,35 @@ class ReplayResult(msgspec.Struct, frozen=True):
     report: report.Report
 
 
-class Session:
-    """The state one replay folds: journal, ledger, orders, venue and engine, stepped per event."""
-
-    def __init__(
-        self,
-        loaded: LoadedStrategy,
-        specs: dict[str, InstrumentSpec],
-        journal: JournalStore,
-        cfg: ReplayConfig,
-    ) -> None:
-        spec = loaded.spec
-        self.universe = frozenset(spec.universe)
-        self.journal = journal
-        self.ledger = Ledger()
-        self.orders = Orders()
-        self.currency = specs[spec.universe[0]].quote
-        self.venue = SimVenue(
-            specs,
-            self.ledger,
-            fee_bps=cfg.fee_bps,
-            latency_ns=cfg.latency_ns,
-            seed=cfg.seed,
-            reject_every=cfg.reject_every,
-            reject_prob=cfg.reject_prob,
-        )
-        self.engine: Engine = _make_engine(
-            loaded, ledger=self.ledger, orders=self.orders, currency=self.currency, specs=specs, seed=cfg.seed
-        )
-        self.sample_ns = cfg.sample_ns
-        self.next_sample = 0
-        self.market_events = 0
-        self.last_ts = 0
-        self._bars = False
-
-    def record(self, event: Event) -> None:
-        """Journal a fact, then fold it everywhere: nothing acts on a fact the journal lacks."""
-        (stamped,) = self.journal.append([event])
-        self.ledger.apply(stamped)
-        if isinstance(stamped, _ORDER_EVENTS):
-            self.orders.apply(stamped)
-        self.engine.handle(stamped)
-
-    def begin(self, run: RunStarted, specs: Iterable[InstrumentSpec], cash: Decimal) -> None:
-        self.record(run)
-        for spec in specs:
-            self.record(InstrumentDefined(ts_event=run.ts_event, ts_init=run.ts_event, spec=spec))
-        self.record(
-            CashAdjusted(
-                ts_event=run.ts_event,
-                ts_init=run.ts_event,
-                currency=self.currency,
-                amount=cash,
-                reason="initial capital",
-            )
-        )
-        self.engine.start(run.ts_event)
-        self.settle(run.ts_event)
-
-    def step_batch(self, batch: Sequence[MarketEvent]) -> None:
-        """Step every event of a batch: the replay's hot loop, so its lookups are hoisted.
-
-        Per event, in this order: the venue matches working orders against it (its fills are
-        journalled and folded before anyone sees the event), the ledger takes its price, a tick
-        stream is sampled for equity on whole ``sample_ns`` boundaries, the engine handles it, and
-        what the engine asks for is dispatched.
-        """
-        on_market = self.venue.on_market
-        apply_mark = self.ledger.apply
-        handle = self.engine.handle
-        on_time = self.engine.on_time
-        drain = self.engine.drain
-        settle = self.settle
-        record = self.record
-        next_sample = self.next_sample
-        sample_ns = self.sample_ns
-        instant = self.last_ts
-        for event in batch:
-            now = event.ts_event
-            if now != instant:
-                # every event of the previous instant is in: engines that act on whole instants
-                # (a portfolio rebalancing on all of a day's bars) act now, before the venue sees
-                # the next instant, so their market orders fill on it
-                if instant:
-                    on_time(instant)
-                    settle(instant)
-                instant = now
-            for fact in on_market(event):
-                record(fact)
-            is_bar = type(event) is Bar
-            if not is_bar and now >= next_sample:
-                self.sample(now)
-                next_sample = now - now % sample_ns + sample_ns
-            apply_mark(event)
-            handle(event)
-            outgoing = drain()
-            if outgoing:
-                self.dispatch(outgoing, now)
-                settle(now)
-            if is_bar:
-                self._bars = True
-                record(MarkPrice(ts_event=now, ts_init=now, instrument=event.instrument, price=event.close))  # type: ignore[union-attr]
-        self.next_sample = next_sample
-        self.market_events += len(batch)
-        self.last_ts = instant
-
-    def settle(self, now: int) -> None:
-        """Dispatch what the engine asks for until it asks for nothing more.
-
-        A venue answer journalled during dispatch (an ack, a fill) may make the engine ask for more
-        (the next leg of an arbitrage), so this drains again until the engine is quiet.
-        """
-        drain = self.engine.drain
-        while outgoing := drain():
-            self.dispatch(outgoing, now)
-
-    def sample(self, now: int) -> None:
-        for symbol in sorted(self.universe):
-            mark = self.ledger.mark(symbol)
-            if mark is not None:
-                self.record(MarkPrice(ts_event=now, ts_init=now, instrument=symbol, price=mark))
-
-    def dispatch(self, outgoing: Sequence[Outgoing], now: int) -> None:
-        for item in outgoing:
-            if isinstance(item, SubmitOrder):
-                # an order released by a fact stamped later than now (an ack after latency) leaves
-                # at that fact's time, so latencies add up across an arbitrage's legs
-                at = max(now, item.ts_event)
-                self.record(submitted(item))
-                for fact in self.venue.submit(item, at):
-                    self.record(fact)
-            elif isinstance(item, CancelOrder):
-                order = self.orders.get(item.client_order_id)
-                if order is None or order.status.is_terminal:
-                    continue  # it ended before the cancel went out: there is nothing to cancel
-                at = max(now, item.ts_event)
-                self.record(OrderPendingCancel(ts_event=at, ts_init=at, client_order_id=item.client_order_id))
-                for fact in self.venue.cancel(item, at):
-                    self.record(fact)
-            elif isinstance(item, Event):
-                self.record(item)  # a fact the engine states: a log, a halt, a rebalance, ...
-            else:
-                raise TypeError(f"the replay cannot dispatch {type(item).__name__}")
-
-    def finish(self, run_id: str) -> None:
-        if self.last_ts:
-            self.engine.on_time(self.last_ts)
-            self.settle(self.last_ts)
-            self.engine.finish(self.last_ts)
-            self.settle(self.last_ts)
-        if not self._bars and self.last_ts:
-            self.sample(self.last_ts)
-        self.record(
-            RunFinished(ts_event=self.last_ts, ts_init=self.last_ts, run_id=run_id, reason="end of data")
-        )
-
-
-ENGINES: dict[str, type[SingleAssetEngine] | type[PortfolioEngine] | type[ArbitrageEngine]] = {
-    "single": SingleAssetEngine,
-    "portfolio": PortfolioEngine,
-    "arbitrage": ArbitrageEngine,
-}
-"""The router's last step: the declared type picks its engine; nothing else can."""
-
-
-def _make_engine(
-    loaded: LoadedStrategy,
-    *,
-    ledger: Ledger,
-    orders: Orders,
-    currency: str,
-    specs: dict[str, InstrumentSpec],
-    seed: int,
-) -> Engine:
+def _kernel(
+    loaded: LoadedStrategy, specs: dict[str, InstrumentSpec], journal: JournalPort, cfg: ReplayConfig
+) -> Kernel:
+    """A kernel wired for a backtest: the simulated venue answers at once, on the replay clock."""
     spec = loaded.spec
-    engine = ENGINES[spec.strategy_type]
-    return engine(spec, ledger, orders, currency=currency, specs=specs, seed=seed)
+    ledger, orders, clock = Ledger(), Orders(), ReplayClock()
+    currency = specs[spec.universe[0]].quote
+    venue = SimVenue(
+        specs,
+        ledger,
+        fee_bps=cfg.fee_bps,
+        latency_ns=cfg.latency_ns,
+        seed=cfg.seed,
+        reject_every=cfg.reject_every,
+        reject_prob=cfg.reject_prob,
+        clock=clock,
+    )
+    engine = make_engine(spec, ledger, orders, currency=currency, specs=specs, seed=cfg.seed, clock=clock)
+    return Kernel(
+        engine,
+        ledger=ledger,
+        orders=orders,
+        journal=journal,
+        venue=venue,
+        universe=spec.universe,
+        currency=currency,
+        clock=clock,
+        sample_ns=cfg.sample_ns,
+    )
 
 
 # ── the two coroutines ──────────────────────────────────────────────────────────────────────────
@@ -317,24 +122,24 @@ async def feed(
 
 
 async def run_engine(
-    session: Session, inbox: asyncio.Queue[list[MarketEvent] | None], progress: Callable[[int], None]
+    kernel: Kernel, inbox: asyncio.Queue[list[MarketEvent] | None], progress: Callable[[int], None]
 ) -> None:
     """The per-type engine coroutine: a thin shell around the sans-I/O engine."""
-    step_batch = session.step_batch
+    step_batch = kernel.step_batch
     while (batch := await inbox.get()) is not None:
         step_batch(batch)
-        progress(session.market_events)
+        progress(kernel.market_events)
 
 
 async def _run_both(
-    session: Session, batches: Iterator[list[MarketEvent]], progress: Callable[[int], None]
+    kernel: Kernel, batches: Iterator[list[MarketEvent]], progress: Callable[[int], None]
 ) -> None:
     """Feeder and engine as one task group: the first to fail cancels the other at once."""
     inbox: asyncio.Queue[list[MarketEvent] | None] = asyncio.Queue(maxsize=QUEUE_BATCHES)
     try:
         async with asyncio.TaskGroup() as group:
-            group.create_task(feed(batches, session.universe, inbox))
-            group.create_task(run_engine(session, inbox, progress))
+            group.create_task(feed(batches, kernel.universe, inbox))
+            group.create_task(run_engine(kernel, inbox, progress))
     except BaseExceptionGroup as failed:
         raise _first_cause(failed) from None
 
@@ -361,8 +166,8 @@ async def _replay(
     sources: Sequence[data.SourceInfo],
     work: Path,
     progress: Callable[[int], None],
-) -> Session:
-    """Fold the data into a journal in ``work``; the session that folded it is the result."""
+) -> Kernel:
+    """Fold the data into a journal in ``work``; the kernel that folded it is the result."""
     spec = loaded.spec
     specs = {symbol: spec_for(symbol) for symbol in spec.universe}
     if cfg.fee_bps is not None:
@@ -386,9 +191,9 @@ async def _replay(
     start_ts = first[0].ts_event
     journal = FileJournal(work / JOURNAL_NAME)
     run_id = f"replay-{loaded.source_sha256[:12]}"
-    session = Session(loaded, specs, journal, cfg)
+    kernel = _kernel(loaded, specs, journal, cfg)
     try:
-        session.begin(
+        kernel.begin(
             RunStarted(
                 ts_event=start_ts,
                 ts_init=start_ts,
@@ -404,19 +209,19 @@ async def _replay(
             [specs[s] for s in sorted(specs)],
             cfg.cash,
         )
-        await _run_both(session, _chain(first, batches), progress)
-        session.finish(run_id)
+        await _run_both(kernel, _chain(first, batches), progress)
+        kernel.finish(run_id)
     finally:
         journal.close()
-    return session
+    return kernel
 
 
-def _write_report(session: Session, work: Path) -> report.Report:
+def _write_report(kernel: Kernel, work: Path) -> report.Report:
     sha = file_sha256(work / JOURNAL_NAME)
     rep, curve, trips = report.build(
         read_journal(work / JOURNAL_NAME),
-        currency=session.currency,
-        market_events=session.market_events,
+        currency=kernel.currency,
+        market_events=kernel.market_events,
         journal_sha256=sha,
     )
     (work / "report.json").write_bytes(report.render_json(rep))
@@ -543,11 +348,11 @@ def replay(cfg: ReplayConfig, *, loaded: LoadedStrategy | None = None) -> Replay
     progress = Progress(sys.stderr, enabled=not cfg.quiet and sys.stderr.isatty())
     with interruptible(), outdir.WorkDir(cfg.out, command="replay", force=cfg.force) as work:
         try:
-            session = _run_loop(cfg.loop, _replay(cfg, loaded, sources, work.path, progress))
+            kernel = _run_loop(cfg.loop, _replay(cfg, loaded, sources, work.path, progress))
         finally:
             progress.done()
         try:
-            rep = _write_report(session, work.path)
+            rep = _write_report(kernel, work.path)
         except (OSError, VibeError) as exc:
             kept = work.keep_as(f"{work.out.name}.journal-kept")
             raise outdir.OutputError(
@@ -569,7 +374,7 @@ def _reason(exc: BaseException) -> str:
     return str(exc)
 
 
-def _run_loop(loop: str, coro: Coroutine[object, object, Session]) -> Session:
+def _run_loop(loop: str, coro: Coroutine[object, object, Kernel]) -> Kernel:
     factory: Callable[[], asyncio.AbstractEventLoop] | None = None
     if loop == "uvloop":
         import uvloop  # noqa: PLC0415 - only when asked for

@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import Final
 
+from engines.clock import REPLAY_CLOCK, Clock
 from engines.contract import check_arbitrage
 from engines.engine import OrderIds, Outgoing, StrategyRuntime
 from engines.errors import VibeError
@@ -290,6 +291,7 @@ class ArbitrageEngine:
         specs: Mapping[str, InstrumentSpec],
         seed: int = 0,
         venues: Mapping[str, str] | None = None,
+        clock: Clock = REPLAY_CLOCK,
     ) -> None:
         if spec.strategy_type != "arbitrage":
             raise ValueError(f"ArbitrageEngine runs arbitrage strategies, not {spec.strategy_type}")
@@ -315,7 +317,7 @@ class ArbitrageEngine:
                     f"leg {symbol}: multiplier {leg_spec.multiplier} is not positive", code="VT342"
                 )
             self._specs[symbol] = leg_spec
-        self.runtime = StrategyRuntime(spec, ledger, currency, seed, venues)
+        self.runtime = StrategyRuntime(spec, ledger, currency, seed, venues=venues, clock=clock)
         self.ledger = ledger
         self.orders = orders
         self.legs = legs
@@ -404,6 +406,10 @@ class ArbitrageEngine:
             if working is not None:
                 self._on_order(event, working)
 
+    def next_deadline(self) -> int | None:
+        """The earliest leg timeout of the arbitrage in flight: it fires with no quote arriving."""
+        return None if self._deadline == _NEVER else self._deadline
+
     def on_time(self, now_ns: int) -> None:
         """Exchange time has moved past ``now_ns``: journal a stale count pending for 1 s or more, and
         cancel orders of the arbitrage working longer than ``leg_timeout_ms``."""
@@ -475,7 +481,7 @@ class ArbitrageEngine:
             self._out.append(
                 SnapshotSkipped(
                     ts_event=now,
-                    ts_init=now,
+                    ts_init=self.runtime.clock.ts_init(now),
                     strategy=self._name,
                     spread_ns=self._skip_spread,
                     count=self._skip_count,
@@ -577,7 +583,7 @@ class ArbitrageEngine:
         self._out.append(
             SubmitOrder(
                 ts_event=now,
-                ts_init=now,
+                ts_init=self.runtime.clock.ts_init(now),
                 strategy=self._name,
                 venue=self.runtime.venues[leg.symbol],
                 client_order_id=cid,
@@ -679,7 +685,7 @@ class ArbitrageEngine:
         self._out.append(
             ArbitrageResolved(
                 ts_event=now,
-                ts_init=now,
+                ts_init=self.runtime.clock.ts_init(now),
                 strategy=self._name,
                 arb_id=arb.arb_id,
                 outcome=outcome,
@@ -699,7 +705,7 @@ class ArbitrageEngine:
         self._out.append(
             StrategyHalted(
                 ts_event=now,
-                ts_init=now,
+                ts_init=self.runtime.clock.ts_init(now),
                 strategy=self._name,
                 reason=f"arbitrage {arb.arb_id}: {arb.reason}",
                 code=code,
@@ -717,7 +723,7 @@ class ArbitrageEngine:
                 self._out.append(
                     CancelOrder(
                         ts_event=now,
-                        ts_init=now,
+                        ts_init=self.runtime.clock.ts_init(now),
                         strategy=self._name,
                         venue=self.runtime.venues[working.leg.symbol],
                         client_order_id=cid,
@@ -731,6 +737,9 @@ class ArbitrageEngine:
     def _log(self, now: int, message: str) -> None:
         self._out.append(
             StrategyLog(
-                ts_event=now, ts_init=now, strategy=self._name, message=f"[arbitrage engine] {message}"
+                ts_event=now,
+                ts_init=self.runtime.clock.ts_init(now),
+                strategy=self._name,
+                message=f"[arbitrage engine] {message}",
             )
         )

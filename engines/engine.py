@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, Final, TypeVar
 
+from engines.clock import REPLAY_CLOCK, Clock
 from engines.errors import CapabilityError, VibeError
 from engines.events import (
     AnyCommand,
@@ -87,10 +88,13 @@ class StrategyRuntime:
         ledger: Ledger,
         currency: str,
         seed: int = 0,
+        *,
         venues: Mapping[str, str] | None = None,
+        clock: Clock = REPLAY_CLOCK,
     ) -> None:
         self.spec = spec
         self.name = spec.name
+        self.clock = clock
         routes = {s: BACKTEST_VENUE for s in spec.universe} if venues is None else dict(venues)
         unrouted = [s for s in spec.universe if s not in routes]
         if unrouted:
@@ -137,8 +141,9 @@ class StrategyRuntime:
     def drain_logs(self, now_ns: int) -> list[StrategyLog]:
         if not self.ctx.logs:
             return []
+        stamp = self.clock.ts_init(now_ns)
         logs = [
-            StrategyLog(ts_event=now_ns, ts_init=now_ns, strategy=self.name, message=m) for m in self.ctx.logs
+            StrategyLog(ts_event=now_ns, ts_init=stamp, strategy=self.name, message=m) for m in self.ctx.logs
         ]
         self.ctx.logs.clear()
         return logs

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, get_args
 
 import msgspec
 
@@ -181,6 +181,63 @@ class OrderExpired(Event, frozen=True, kw_only=True):
     client_order_id: str
 
 
+# ── order lifecycle at a live venue: unknown outcomes, queries, reconciliation ─────────────────
+
+
+class OrderStatusUnknown(Event, frozen=True, kw_only=True):
+    """A request's outcome is unknown (timeout, 5xx, lost connection): the order is UNKNOWN until a
+    query by client order id answers (an :class:`OrderStatusReport`); it is never sent again."""
+
+    client_order_id: str
+    reason: str
+
+
+class ReportedStatus(StrEnum):
+    """What a venue says an order is: one of the order statuses it can see, or that it has no such
+    order (``not_found``)."""
+
+    ACCEPTED = "accepted"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    NOT_FOUND = "not_found"
+
+
+class OrderStatusReport(Event, frozen=True, kw_only=True):
+    """What a venue says about one order, when queried or reconciled.
+
+    ``filled_qty`` is the venue's cumulative filled quantity: the truth, like a fill's ``cum_qty``;
+    above the fills seen, it says that fills are missing. ``external`` marks an order found at the
+    venue that the journal never saw (the fold adopts it instead of refusing an unknown id).
+    """
+
+    client_order_id: str
+    venue: str
+    instrument: str
+    side: Side
+    order_type: OrderType
+    quantity: Decimal
+    status: ReportedStatus
+    filled_qty: Decimal
+    venue_order_id: str | None = None
+    price: Decimal | None = None
+    avg_px: Decimal | None = None
+    reason: str | None = None
+    external: bool = False
+
+
+class FillReport(OrderFilled, frozen=True, kw_only=True):
+    """One execution found by reconciliation (fills since a cursor) rather than by the stream.
+
+    It has exactly the fields of :class:`OrderFilled` and is one (a subclass), so whatever folds
+    fills (order book, ledger, engines) folds it the same way; its own tag keeps the journal saying
+    where the fill came from. Fills are deduplicated by trade id across both kinds: an execution
+    that the stream and the reconciliation both deliver is folded once.
+    """
+
+
 OrderEvent = (
     OrderSubmitted
     | OrderAccepted
@@ -190,7 +247,13 @@ OrderEvent = (
     | OrderCancelRejected
     | OrderCanceled
     | OrderExpired
+    | OrderStatusUnknown
+    | OrderStatusReport
+    | FillReport
 )
+
+ORDER_EVENTS: Final[tuple[type[Event], ...]] = get_args(OrderEvent)
+"""The order events as a tuple for isinstance, derived from the union: one list, never two."""
 
 
 # ── ledger ──────────────────────────────────────────────────────────────────────────────────────
@@ -322,10 +385,17 @@ class CancelOrder(Command, frozen=True, kw_only=True):
 
 class QueryOrder(Command, frozen=True, kw_only=True):
     """Ask the venue for an order's state by client id: how an unknown outcome is resolved (never by
-    sending the order again). The answer comes back as a venue report fact."""
+    sending the order again). The answer comes back as an :class:`OrderStatusReport`.
+
+    It names the order as the journal knows it, so that a venue that has no such order can still
+    answer with a ``not_found`` report for exactly this order.
+    """
 
     client_order_id: str
     instrument: str
+    side: Side
+    order_type: OrderType
+    quantity: Decimal
 
 
 AnyCommand = SubmitOrder | CancelOrder | QueryOrder

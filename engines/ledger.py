@@ -31,6 +31,18 @@ Accounting rules
   A non-positive price is not a mark (venues quote an empty book side as 0) and is ignored.
 * **Equity** in a currency involves no FX conversion: cash in that currency, the marked value of
   spot and equity positions quoted in it, and the unrealised PnL of contracts settled in it.
+* **Fills** are :class:`~engines.events.OrderFilled` events, :class:`~engines.events.FillReport`
+  (a fill found by reconciliation, a real execution) included. The ledger folds every fill it is
+  given: deduplication by trade id is the order book's (:meth:`engines.orders.Orders.check` says
+  whether a fill is new), so a fold must not hand it a fill the order book ignored.
+
+Validate, then journal, then fold
+---------------------------------
+:meth:`Ledger.check` raises exactly the :class:`~engines.errors.LedgerError` that
+:meth:`Ledger.apply` would raise for an event in the current state, and changes nothing, so a
+driver can refuse a fact before journaling it. Both run one planning step that computes the
+writes an event makes (:class:`_Writes`); ``apply`` then stores them, which cannot fail. Market
+events and marks are never refused.
 """
 
 from __future__ import annotations
@@ -49,7 +61,7 @@ from decimal import (
     Overflow,
     localcontext,
 )
-from typing import Final, ParamSpec, TypeVar
+from typing import Final, NamedTuple, ParamSpec, TypeVar
 
 import msgspec
 
@@ -238,6 +250,16 @@ def _trade(spec: InstrumentSpec, pos: Position, qty: Decimal, px: Decimal) -> tu
     return after, realized
 
 
+class _Writes(NamedTuple):
+    """What one event changes in a ledger: computed by the planning step, stored by ``_commit``."""
+
+    spec: InstrumentSpec | None = None
+    position: tuple[str, Position] | None = None
+    #: the new balances of the currencies the event touches
+    cash: dict[str, Decimal] | None = None
+    fees: dict[str, Decimal] | None = None
+
+
 # ── the fold ────────────────────────────────────────────────────────────────────────────────────
 
 
@@ -268,8 +290,20 @@ class Ledger:
         elif type(event) is Bar:
             if _is_positive(event.close):
                 self._unmarked[event.instrument] = event
+        elif type(event) is MarkPrice:
+            self._resolve_marks()
+            self._mark(event.instrument, event.price)
         else:
-            self._apply(event)
+            writes = self._plan(event)
+            if writes is not None:
+                self._commit(writes)
+
+    def check(self, event: Event) -> None:
+        """Raise the LedgerError that :meth:`apply` would raise for ``event`` now; change nothing.
+
+        Market events and marks are never refused: they pass without a look.
+        """
+        self._plan(event)
 
     def _resolve_marks(self) -> None:
         if not self._unmarked:
@@ -278,24 +312,35 @@ class Ledger:
         with localcontext(LEDGER_CONTEXT):
             for symbol, event in pending.items():
                 if isinstance(event, QuoteTick):
-                    self._mark(symbol, (event.bid + event.ask) / 2)
+                    try:
+                        mid = (event.bid + event.ask) / 2
+                    except DecimalException:
+                        continue  # a mid beyond exact arithmetic is not a mark: never refuse a quote
+                    self._mark(symbol, mid)
                 else:
                     self._mark(symbol, event.price if isinstance(event, TradeTick) else event.close)
 
-    @_exact
-    def _apply(self, event: Event) -> None:
-        match event:
-            case InstrumentDefined():
-                self._define(event.spec)
-            case CashAdjusted():
-                self._adjust(event)
-            case OrderFilled():
-                self._fill(event)
-            case MarkPrice():
-                self._resolve_marks()
-                self._mark(event.instrument, event.price)
-            case _:
-                pass
+    def _plan(self, event: Event) -> _Writes | None:
+        """The writes ``event`` makes (None: it has no use for it), or the LedgerError it raises."""
+        if isinstance(event, OrderFilled):
+            return self._plan_fill(event)
+        if isinstance(event, CashAdjusted):
+            return self._plan_adjust(event)
+        if isinstance(event, InstrumentDefined):
+            return self._plan_define(event.spec)
+        return None
+
+    def _commit(self, writes: _Writes) -> None:
+        """Store a plan: plain assignments, which cannot fail halfway."""
+        if writes.spec is not None:
+            self._instruments[writes.spec.symbol] = writes.spec
+        if writes.position is not None:
+            symbol, position = writes.position
+            self._positions[symbol] = position
+        if writes.cash:
+            self._cash.update(writes.cash)
+        if writes.fees:
+            self._fees.update(writes.fees)
 
     # ── queries ──
 
@@ -354,9 +399,10 @@ class Ledger:
             marks=dict(sorted(self._marks.items())),
         )
 
-    # ── folding steps ──
+    # ── planning steps: compute, never store ──
 
-    def _define(self, spec: InstrumentSpec) -> None:
+    @_exact
+    def _plan_define(self, spec: InstrumentSpec) -> _Writes:
         old = self._instruments.get(spec.symbol)
         pos = self._positions.get(spec.symbol, _FLAT)
         if old is not None and pos.qty != 0:
@@ -366,9 +412,10 @@ class Ledger:
                     f"{spec.symbol} redefined with a different {', '.join(changed)}"
                     f" while a position of {pos.qty} is open"
                 )
-        self._instruments[spec.symbol] = spec
+        return _Writes(spec=spec)
 
-    def _fill(self, fill: OrderFilled) -> None:
+    @_exact
+    def _plan_fill(self, fill: OrderFilled) -> _Writes:
         spec = self._checked_spec(fill)
         qty = fill.last_qty * fill.side.sign
         before = self._positions.get(fill.instrument, _FLAT)
@@ -377,15 +424,15 @@ class Ledger:
             currency, amount = spec.quote, -_entry_value(spec, qty, fill.last_px)
         else:
             currency, amount = spec.settle, realized
-        # Work on copies (a handful of currencies) so that an error halfway leaves no trace.
-        cash, fees = dict(self._cash), dict(self._fees)
-        self._add(cash, currency, amount)
+        # The balances the fill touches, in the order it touches them (a handful of currencies).
+        cash: dict[str, Decimal] = {}
+        fees: dict[str, Decimal] = {}
+        self._add(cash, self._cash, currency, amount)
         # Venues report "no fee" with an empty currency; it must not open a "" cash balance.
         if fill.fee != 0:
-            self._add(cash, fill.fee_currency, -fill.fee)
-            self._add(fees, fill.fee_currency, fill.fee)
-        self._positions[fill.instrument] = after
-        self._cash, self._fees = cash, fees
+            self._add(cash, self._cash, fill.fee_currency, -fill.fee)
+            self._add(fees, self._fees, fill.fee_currency, fill.fee)
+        return _Writes(position=(fill.instrument, after), cash=cash, fees=fees)
 
     def _checked_spec(self, fill: OrderFilled) -> InstrumentSpec:
         """The fill's instrument, after checking all of the fill: a bad fill changes nothing."""
@@ -401,18 +448,23 @@ class Ledger:
             raise LedgerError(f"{what}: fee {fill.fee} in currency {fill.fee_currency!r}")
         return spec
 
-    def _adjust(self, event: CashAdjusted) -> None:
+    @_exact
+    def _plan_adjust(self, event: CashAdjusted) -> _Writes:
         if not event.amount.is_finite():
             raise LedgerError(f"cash adjustment of {event.amount} {event.currency} ({event.reason})")
-        self._add(self._cash, event.currency, event.amount)
+        cash: dict[str, Decimal] = {}
+        self._add(cash, self._cash, event.currency, event.amount)
+        return _Writes(cash=cash)
 
     def _mark(self, symbol: str, price: Decimal) -> None:
         if _is_positive(price):
             self._marks[symbol] = price
 
     @staticmethod
-    def _add(book: dict[str, Decimal], key: str, amount: Decimal) -> None:
-        book[key] = book.get(key, _ZERO) + amount
+    def _add(touched: dict[str, Decimal], book: dict[str, Decimal], key: str, amount: Decimal) -> None:
+        """Add ``amount`` to ``key``'s balance in ``touched``, starting from ``book``'s."""
+        start = touched[key] if key in touched else book.get(key, _ZERO)
+        touched[key] = start + amount
 
 
 def fold(events: Iterable[Event], ledger: Ledger | None = None) -> Ledger:

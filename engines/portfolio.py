@@ -38,22 +38,18 @@ from decimal import (
     Overflow,
     localcontext,
 )
-from typing import Any, Final
+from typing import Any, Final, cast
 
+from engines.clock import REPLAY_CLOCK, Clock
 from engines.contract import check_weights
 from engines.engine import OrderIds, Outgoing, StrategyRuntime
 from engines.errors import CapabilityError, DeclarationError
 from engines.events import (
+    ORDER_EVENTS,
     Bar,
     CancelOrder,
     Event,
-    OrderAccepted,
-    OrderCanceled,
-    OrderCancelRejected,
-    OrderExpired,
-    OrderFilled,
-    OrderPendingCancel,
-    OrderRejected,
+    OrderEvent,
     OrderType,
     Rebalanced,
     Side,
@@ -100,16 +96,6 @@ _CONTEXT: Final = Context(
     traps=[InvalidOperation, DivisionByZero, Overflow],
 )
 
-_ORDER_ANSWERS: Final = (
-    OrderAccepted,
-    OrderRejected,
-    OrderFilled,
-    OrderPendingCancel,
-    OrderCancelRejected,
-    OrderCanceled,
-    OrderExpired,
-)
-
 
 def period_key(schedule: str, open_ns: int) -> int:
     """The schedule period an instant whose bars opened at ``open_ns`` belongs to (UTC).
@@ -126,6 +112,18 @@ def period_key(schedule: str, open_ns: int) -> int:
         d = date.fromordinal(_EPOCH_ORDINAL + day)
         return d.year * 12 + d.month
     return -1
+
+
+def period_start(schedule: str, key: int) -> int:
+    """The UTC epoch ns at which period ``key`` of ``schedule`` begins (the inverse of period_key)."""
+    if schedule == "daily":
+        return key * DAY_NS
+    if schedule == "weekly":
+        return (key * 7 - 3) * DAY_NS  # the Monday that starts ISO week ``key``
+    if schedule == "monthly":
+        year, month = divmod(key - 1, 12)
+        return (date(year, month + 1, 1).toordinal() - _EPOCH_ORDINAL) * DAY_NS
+    raise ValueError(f"schedule {schedule!r} has no periods")
 
 
 def _floor(x: Decimal, lot: Decimal) -> Decimal:
@@ -199,10 +197,11 @@ class PortfolioEngine:
         specs: Mapping[str, InstrumentSpec],
         seed: int = 0,
         venues: Mapping[str, str] | None = None,
+        clock: Clock = REPLAY_CLOCK,
     ) -> None:
         if spec.strategy_type != "portfolio":
             raise ValueError(f"PortfolioEngine runs portfolio strategies, not {spec.strategy_type}")
-        self.runtime = StrategyRuntime(spec, ledger, currency, seed, venues)
+        self.runtime = StrategyRuntime(spec, ledger, currency, seed, venues=venues, clock=clock)
         strategy = self.runtime.strategy
         assert isinstance(strategy, PortfolioStrategy)  # the router checked the declared type
         self._strategy: PortfolioStrategy[Any] = strategy
@@ -223,6 +222,7 @@ class PortfolioEngine:
                 hint="Set schedule to daily, weekly, monthly or on_demand.",
             )
         self.schedule = schedule
+        self.rebalance_by_ns = self._rebalance_by(_setting(spec.params, cls, "rebalance_by_ms"))
         self.cash_buffer = _fraction(
             _setting(spec.params, cls, "cash_buffer"), "cash_buffer", self.name, upper=_ONE
         )
@@ -243,6 +243,29 @@ class PortfolioEngine:
         self._rates = {
             s: max(sp.maker_fee_bps, sp.taker_fee_bps, _ZERO) / _BPS for s, sp in self.specs.items()
         }
+
+    def _rebalance_by(self, value: object) -> int | None:
+        """``rebalance_by_ms``: how long into a period the rebalance may wait for the period's first bar.
+
+        None (the default) waits for the bar however long it takes. A value makes the schedule a
+        timer: on a quiet market the rebalance happens that long after the period starts, on the
+        latest bars known.
+        """
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise DeclarationError(
+                f"strategy {self.name!r}: rebalance_by_ms {value!r} must be a whole number of "
+                "milliseconds >= 0",
+                code="VT111",
+            )
+        if self.schedule == "on_demand":
+            raise DeclarationError(
+                f"strategy {self.name!r}: rebalance_by_ms needs a periodic schedule, not on_demand",
+                code="VT111",
+                hint="Set schedule to daily, weekly or monthly, or drop rebalance_by_ms.",
+            )
+        return value * 1_000_000
 
     def _check_specs(self, specs: Mapping[str, InstrumentSpec]) -> dict[str, InstrumentSpec]:
         out: dict[str, InstrumentSpec] = {}
@@ -276,8 +299,8 @@ class PortfolioEngine:
                     self._bar_ts = ts
                     self._bar_open = ts - event.interval_ns
             return
-        if isinstance(event, _ORDER_ANSWERS):
-            cid = event.client_order_id
+        if isinstance(event, ORDER_EVENTS):
+            cid = cast(OrderEvent, event).client_order_id
             if cid in self._live:
                 order = self.orders.get(cid)
                 if order is not None and order.status.is_terminal:
@@ -288,12 +311,25 @@ class PortfolioEngine:
     def finish(self, now_ns: int) -> None:
         """Nothing is pending at the end of the data: every decision was journalled as it was made."""
 
+    def next_deadline(self) -> int | None:
+        """With ``rebalance_by_ms``, the time the next period's rebalance is due without a bar."""
+        if self.rebalance_by_ns is None or self._period is None:
+            return None
+        # keys are consecutive integers for every schedule (a December's year * 12 + 12, plus one,
+        # is the next January's)
+        return period_start(self.schedule, self._period + 1) + self.rebalance_by_ns
+
     def on_time(self, now_ns: int) -> None:
         """Every event stamped ``now_ns`` is in: run a waiting buy phase, then rebalance if one is due."""
         if self._pending is not None:
             self._advance(now_ns)
         if self._bar_ts != now_ns:
-            return  # no bar at this instant: nothing to decide on
+            due = self.next_deadline()
+            if due is not None and now_ns >= due and self._latest:
+                # a quiet market: the period's rebalance is due and its first bar has not come
+                self._period = period_key(self.schedule, now_ns - self.rebalance_by_ns)  # type: ignore[operator]
+                self._rebalance(now_ns)
+            return  # no bar at this instant: nothing more to decide on
         key = period_key(self.schedule, self._bar_open)
         if self.schedule != "on_demand" and key == self._period:
             return
@@ -347,7 +383,7 @@ class PortfolioEngine:
         self._out.append(
             Rebalanced(
                 ts_event=now,
-                ts_init=now,
+                ts_init=self.runtime.clock.ts_init(now),
                 strategy=self.name,
                 weights=weights,
                 orders=len(plan.sells) + len(plan.buys),
@@ -371,7 +407,7 @@ class PortfolioEngine:
                 out.append(
                     CancelOrder(
                         ts_event=now,
-                        ts_init=now,
+                        ts_init=self.runtime.clock.ts_init(now),
                         strategy=self.name,
                         venue=self.runtime.venues[sent.symbol],
                         client_order_id=cid,
@@ -502,7 +538,7 @@ class PortfolioEngine:
         self._out.append(
             SubmitOrder(
                 ts_event=now,
-                ts_init=now,
+                ts_init=self.runtime.clock.ts_init(now),
                 strategy=self.name,
                 venue=self.runtime.venues[symbol],
                 client_order_id=cid,

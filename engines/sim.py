@@ -43,8 +43,9 @@ from decimal import (
     localcontext,
 )
 from enum import StrEnum
-from typing import Final
+from typing import Final, NamedTuple
 
+from engines.clock import REPLAY_CLOCK, Clock
 from engines.events import (
     Bar,
     CancelOrder,
@@ -56,8 +57,11 @@ from engines.events import (
     OrderExpired,
     OrderFilled,
     OrderRejected,
+    OrderStatusReport,
     OrderType,
+    QueryOrder,
     QuoteTick,
+    ReportedStatus,
     Side,
     SubmitOrder,
     TimeInForce,
@@ -246,6 +250,15 @@ class _Held:
         return total.quantize(Decimal((0, (1,), exponent)), context=_EXACT)
 
 
+class _Closed(NamedTuple):
+    """An order that ended: what a cancel or a status query is answered with afterwards."""
+
+    status: str  # a ReportedStatus value: filled, canceled, expired or rejected
+    cmd: SubmitOrder
+    filled: Decimal
+    venue_order_id: str | None
+
+
 @dataclass(slots=True)
 class _Order:
     """A working order, as the venue sees it (mutable: it lives only inside the venue)."""
@@ -263,6 +276,7 @@ class _Order:
     group: _Held | None = None
     held: Decimal = _ZERO
     factor: Decimal = _ONE
+    venue_order_id: str = ""
 
     @property
     def remaining(self) -> Decimal:
@@ -356,8 +370,11 @@ class SimVenue:
         seed: int = 0,
         reject_every: int | None = None,
         reject_prob: Decimal | None = None,
+        clock: Clock = REPLAY_CLOCK,
     ) -> None:
         self._specs: dict[str, InstrumentSpec] = dict(specs)
+        # stamps ts_init of the venue's answers: exchange time in a backtest, the wall clock in paper
+        self._clock = clock
         self._account = account
         if fee_bps is not None and not fee_bps.is_finite():
             raise ValueError(f"fee_bps must be finite, not {fee_bps}")
@@ -380,7 +397,8 @@ class SimVenue:
         self._rng = seed & _MASK64
 
         self._working: dict[str, _Order] = {}  # in acceptance order: the matching priority
-        self._closed: dict[str, str] = {}  # client order id -> final status, for cancel answers
+        # client order id -> how it ended, for cancel answers and status queries
+        self._closed: dict[str, _Closed] = {}
         # What the working orders hold, kept as they come and go (see _check_account): the cash
         # of cash-settled buys by quote currency, the quantity of sells by instrument.
         self._cash_held: dict[str, _Held] = {}
@@ -410,11 +428,11 @@ class SimVenue:
             if refusal is not None:
                 code, reason = refusal
                 if code is not RejectCode.DUPLICATE_ORDER_ID:
-                    self._closed[cmd.client_order_id] = "rejected"
+                    self._closed[cmd.client_order_id] = _Closed("rejected", cmd, _ZERO, None)
                 return [
                     OrderRejected(
                         ts_event=ts,
-                        ts_init=ts,
+                        ts_init=self._clock.ts_init(ts),
                         client_order_id=cmd.client_order_id,
                         reason=reason,
                         code=code.value,
@@ -429,14 +447,15 @@ class SimVenue:
                 day=self._trading_day(cmd.instrument, ts),
                 reserve_px=self._check_price(cmd) or _ZERO,
                 triggered=cmd.order_type not in (OrderType.STOP, OrderType.STOP_LIMIT),
+                venue_order_id=f"SIM-{self._orders_accepted}",
             )
             self._hold(order)
             return [
                 OrderAccepted(
                     ts_event=ts,
-                    ts_init=ts,
+                    ts_init=self._clock.ts_init(ts),
                     client_order_id=cmd.client_order_id,
-                    venue_order_id=f"SIM-{self._orders_accepted}",
+                    venue_order_id=order.venue_order_id,
                 )
             ]
 
@@ -446,16 +465,69 @@ class SimVenue:
         cid = cmd.client_order_id
         order = self._working.get(cid)
         if order is None or order.cmd.instrument != cmd.instrument:
-            status = self._closed.get(cid)
+            closed = self._closed.get(cid)
             if order is not None:
                 reason = f"order is for {order.cmd.instrument}, not {cmd.instrument}"
-            elif status is not None:
-                reason = f"order is already {status}"
+            elif closed is not None:
+                reason = f"order is already {closed.status}"
             else:
                 reason = "unknown order"
-            return [OrderCancelRejected(ts_event=ts, ts_init=ts, client_order_id=cid, reason=reason)]
+            return [
+                OrderCancelRejected(
+                    ts_event=ts, ts_init=self._clock.ts_init(ts), client_order_id=cid, reason=reason
+                )
+            ]
         self._close(order, "canceled")
-        return [OrderCanceled(ts_event=ts, ts_init=ts, client_order_id=cid, reason="canceled")]
+        return [
+            OrderCanceled(
+                ts_event=ts, ts_init=self._clock.ts_init(ts), client_order_id=cid, reason="canceled"
+            )
+        ]
+
+    def query(self, cmd: QueryOrder, now_ns: int) -> list[OrderStatusReport]:
+        """The order's state as the venue knows it, stamped at the request's arrival: working,
+        how it ended, or ``not_found`` for an order the venue never had."""
+        ts = now_ns + self._latency_for(cmd.instrument)
+        cid = cmd.client_order_id
+        working, closed = self._working.get(cid), self._closed.get(cid)
+        venue_order_id: str | None
+        if working is not None:
+            sent, filled, venue_order_id = working.cmd, working.filled, working.venue_order_id
+            status = ReportedStatus.PARTIALLY_FILLED if filled else ReportedStatus.ACCEPTED
+        elif closed is not None:
+            sent, filled, venue_order_id = closed.cmd, closed.filled, closed.venue_order_id
+            status = ReportedStatus(closed.status)
+        else:
+            return [
+                OrderStatusReport(
+                    ts_event=ts,
+                    ts_init=self._clock.ts_init(ts),
+                    client_order_id=cid,
+                    venue=cmd.venue,
+                    instrument=cmd.instrument,
+                    side=cmd.side,
+                    order_type=cmd.order_type,
+                    quantity=cmd.quantity,
+                    status=ReportedStatus.NOT_FOUND,
+                    filled_qty=_ZERO,
+                )
+            ]
+        return [
+            OrderStatusReport(
+                ts_event=ts,
+                ts_init=self._clock.ts_init(ts),
+                client_order_id=cid,
+                venue=sent.venue,
+                instrument=sent.instrument,
+                side=sent.side,
+                order_type=sent.order_type,
+                quantity=sent.quantity,
+                status=status,
+                filled_qty=filled,
+                venue_order_id=venue_order_id,
+                price=sent.price,
+            )
+        ]
 
     def open_orders(self) -> list[str]:
         """Client order ids of the working orders, in acceptance order."""
@@ -693,7 +765,11 @@ class SimVenue:
             if o.cmd.time_in_force is TimeInForce.DAY and o.cmd.client_order_id in self._working:
                 self._close(o, "expired")
                 out.append(
-                    OrderExpired(ts_event=close_ns, ts_init=close_ns, client_order_id=o.cmd.client_order_id)
+                    OrderExpired(
+                        ts_event=close_ns,
+                        ts_init=self._clock.ts_init(close_ns),
+                        client_order_id=o.cmd.client_order_id,
+                    )
                 )
 
     # ── execution ──
@@ -744,7 +820,7 @@ class SimVenue:
             o.group.add(o.held)
         return OrderFilled(
             ts_event=ts,
-            ts_init=ts,
+            ts_init=self._clock.ts_init(ts),
             client_order_id=o.cmd.client_order_id,
             instrument=o.cmd.instrument,
             side=o.cmd.side,
@@ -778,12 +854,17 @@ class SimVenue:
     def _cancel_rest(self, o: _Order, ts: int, out: list[OrderEvent], reason: str) -> None:
         self._close(o, "canceled")
         out.append(
-            OrderCanceled(ts_event=ts, ts_init=ts, client_order_id=o.cmd.client_order_id, reason=reason)
+            OrderCanceled(
+                ts_event=ts,
+                ts_init=self._clock.ts_init(ts),
+                client_order_id=o.cmd.client_order_id,
+                reason=reason,
+            )
         )
 
     def _close(self, o: _Order, status: str) -> None:
         del self._working[o.cmd.client_order_id]
-        self._closed[o.cmd.client_order_id] = status
+        self._closed[o.cmd.client_order_id] = _Closed(status, o.cmd, o.filled, o.venue_order_id)
         if o.group is not None:
             o.group.remove(o.held)
             o.group = None
@@ -869,7 +950,9 @@ class SimVenue:
         offset = TRADING_DAY_OFFSET_NS.get(_market_of(o.cmd.instrument), 0)
         at = (o.day + 1) * _NS_PER_DAY - offset
         self._close(o, "expired")
-        out.append(OrderExpired(ts_event=at, ts_init=at, client_order_id=o.cmd.client_order_id))
+        out.append(
+            OrderExpired(ts_event=at, ts_init=self._clock.ts_init(at), client_order_id=o.cmd.client_order_id)
+        )
         return True
 
     @staticmethod

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from engines.clock import REPLAY_CLOCK, Clock
 from engines.contract import check_single
 from engines.engine import OrderIds, Outgoing, StrategyRuntime, open_quantity
 from engines.events import Bar, Event, QuoteTick, Side, SubmitOrder, TradeTick
@@ -31,12 +32,13 @@ class SingleAssetEngine:
         specs: Mapping[str, InstrumentSpec] | None = None,
         seed: int = 0,
         venues: Mapping[str, str] | None = None,
+        clock: Clock = REPLAY_CLOCK,
     ) -> None:
         # ``specs`` keeps the constructor the same for all three engines; one symbol needs none
         del specs
         if spec.strategy_type != "single":
             raise ValueError(f"SingleAssetEngine runs single strategies, not {spec.strategy_type}")
-        self.runtime = StrategyRuntime(spec, ledger, currency, seed, venues)
+        self.runtime = StrategyRuntime(spec, ledger, currency, seed, venues=venues, clock=clock)
         self.symbol = spec.universe[0]
         self.ledger = ledger
         self.orders = orders
@@ -72,6 +74,10 @@ class SingleAssetEngine:
     def finish(self, now_ns: int) -> None:
         """Nothing is pending at the end of the data: every decision was journalled as it was made."""
 
+    def next_deadline(self) -> int | None:
+        """A single-asset strategy acts on events only; its orders' expiries are the venue's."""
+        return None
+
     def on_time(self, now_ns: int) -> None:
         """A single-asset strategy acts on each event; the end of an instant needs nothing."""
 
@@ -97,7 +103,7 @@ class SingleAssetEngine:
         self._out.append(
             SubmitOrder(
                 ts_event=now,
-                ts_init=now,
+                ts_init=self.runtime.clock.ts_init(now),
                 strategy=self.runtime.name,
                 venue=self.runtime.venues[self.symbol],
                 client_order_id=self.ids.next(),

@@ -134,7 +134,13 @@ def run_replay(fixture: Path, out: Path, strategy: Path, params: tuple[str, ...]
     from daemon.replay import ReplayConfig, replay
 
     cfg = ReplayConfig(
-        strategy=strategy, data=(fixture,), out=out, params=params, cash=Decimal(1_000_000), quiet=True
+        strategy=strategy,
+        data=(fixture,),
+        out=out,
+        params=params,
+        cash=Decimal(1_000_000),
+        quiet=True,
+        force=True,
     )
     started = time.perf_counter()
     result = replay(cfg)

@@ -7,12 +7,12 @@ differ in level and in timing, and a shifted variant has no price for its first 
 engine's "no price yet" path). The stream is generated date by date from a 25-row ring buffer: the
 panel is never held in memory.
 
-Each bar goes through the same steps as ``daemon.replay.Session``: the simulated venue matches
-working orders against it (fills folded into the ledger, the order book and the engine), the ledger
-takes its mark, the engine handles it; when exchange time moves on, the engine's ``on_time`` runs
-and what it asks for is dispatched until it is quiet. There is no journal: the figure is the
-engine, the venue and the ledger. The strategy is strategies/examples/rebalance.py (equal weight,
-loaded through the sandbox like any strategy).
+Each bar goes through the kernel (engines/kernel.py) exactly as in a replay: the simulated venue
+matches working orders against it (fills folded into the ledger, the order book and the engine), the
+ledger takes its mark, the engine handles it; when exchange time moves on, the engine's ``on_time``
+runs and what it asks for is dispatched until it is quiet. The journal port only counts (no file):
+the figure is the kernel, the engine, the venue and the ledger. The strategy is
+strategies/examples/rebalance.py (equal weight, loaded through the sandbox like any strategy).
 
     python tests/bench/portfolio_scale.py [--years 20] [--variants 25] [--schedule monthly] [--json FILE]
 
@@ -28,7 +28,7 @@ import resource
 import sys
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 
@@ -39,22 +39,17 @@ from daemon import data  # noqa: E402
 from daemon.preflight import load_strategy  # noqa: E402
 from engines.events import (  # noqa: E402
     Bar,
-    CancelOrder,
     CashAdjusted,
     Event,
     InstrumentDefined,
-    OrderAccepted,
-    OrderCanceled,
-    OrderCancelRejected,
-    OrderExpired,
     OrderFilled,
     OrderPendingCancel,
     OrderRejected,
     OrderSubmitted,
     Rebalanced,
     StrategyLog,
-    SubmitOrder,
 )
+from engines.kernel import Kernel  # noqa: E402
 from engines.ledger import Ledger  # noqa: E402
 from engines.orders import Orders  # noqa: E402
 from engines.portfolio import PortfolioEngine  # noqa: E402
@@ -65,16 +60,6 @@ SOURCE = REPO.parent / "shared" / "data" / "us-equities_SP500-20_dailyclose_2000
 STRATEGY = REPO / "strategies" / "examples" / "rebalance.py"
 DAY_NS = 86_400 * 10**9
 TRADING_DAYS_PER_YEAR = 252
-ORDER_EVENTS = (
-    OrderSubmitted,
-    OrderAccepted,
-    OrderRejected,
-    OrderFilled,
-    OrderPendingCancel,
-    OrderCancelRejected,
-    OrderCanceled,
-    OrderExpired,
-)
 
 
 def tickers() -> list[str]:
@@ -129,96 +114,89 @@ def expanded(variants: int, days: int) -> Iterator[Bar]:
         yield from emit(ts, row)
 
 
+class CountingJournal:
+    """A journal port that keeps nothing: it numbers the facts and counts them by kind."""
+
+    def __init__(self, ledger: Ledger, cash: Decimal) -> None:
+        self.ledger = ledger
+        self.seq = 0
+        self.counts = {"orders": 0, "fills": 0, "rejects": 0, "cancels": 0, "rebalances": 0, "logs": 0}
+        self._kinds = {
+            OrderSubmitted: "orders",
+            OrderFilled: "fills",
+            OrderRejected: "rejects",
+            OrderPendingCancel: "cancels",
+            Rebalanced: "rebalances",
+            StrategyLog: "logs",
+        }
+        self.min_cash = cash
+
+    def append(self, events: Sequence[Event]) -> Sequence[Event]:
+        for event in events:
+            self.seq += 1
+            kind = self._kinds.get(type(event))
+            if kind is not None:
+                self.counts[kind] += 1
+                if kind == "fills":  # the cash before this fill is folded; the last one is read below
+                    self.min_cash = min(self.min_cash, self.ledger.cash("USD"))
+        return events
+
+
 class Harness:
-    """Venue, ledger, order book and engine, stepped like daemon.replay.Session (no journal)."""
+    """The PortfolioEngine in the kernel (engines/kernel.py), as the replay runs it, without a file."""
 
     def __init__(self, symbols: list[str], schedule: str, cash: Decimal) -> None:
         params = [f"universe={','.join(symbols)}", f"schedule={schedule}"]
         spec = load_strategy(STRATEGY, params=params).spec
-        self.specs = {s: spec_for(s) for s in spec.universe}
-        self.currency = "USD"
+        specs = {s: spec_for(s) for s in spec.universe}
         self.ledger = Ledger()
-        self.orders = Orders()
-        for s in sorted(self.specs):
-            self.ledger.apply(InstrumentDefined(ts_event=0, ts_init=0, spec=self.specs[s]))
-        self.ledger.apply(CashAdjusted(ts_event=0, ts_init=0, currency="USD", amount=cash, reason="bench"))
-        self.venue = SimVenue(self.specs, self.ledger)
-        self.engine = PortfolioEngine(spec, self.ledger, self.orders, currency="USD", specs=self.specs)
-        self.counts = {"orders": 0, "fills": 0, "rejects": 0, "cancels": 0, "rebalances": 0, "logs": 0}
-        self.min_cash = cash
+        orders = Orders()
+        self.journal = CountingJournal(self.ledger, cash)
+        engine = PortfolioEngine(spec, self.ledger, orders, currency="USD", specs=specs)
         self.rebalance_seconds = 0.0
-        self.engine.start(0)
-        self.settle(0)
+        on_time = engine.on_time
 
-    def record(self, fact: Event) -> None:
-        self.ledger.apply(fact)
-        if isinstance(fact, ORDER_EVENTS):
-            self.orders.apply(fact)
-            if type(fact) is OrderFilled:
-                self.counts["fills"] += 1
-                self.min_cash = min(self.min_cash, self.ledger.cash(self.currency))
-            elif type(fact) is OrderRejected:
-                self.counts["rejects"] += 1
-        elif type(fact) is Rebalanced:
-            self.counts["rebalances"] += 1
-        elif type(fact) is StrategyLog:
-            self.counts["logs"] += 1
-        self.engine.handle(fact)
+        def timed(now_ns: int) -> None:
+            started = time.perf_counter()
+            on_time(now_ns)
+            self.rebalance_seconds += time.perf_counter() - started
+
+        engine.on_time = timed  # type: ignore[method-assign]
+        self.kernel = Kernel(
+            engine,
+            ledger=self.ledger,
+            orders=orders,
+            journal=self.journal,
+            venue=SimVenue(specs, self.ledger),
+            universe=spec.universe,
+            currency="USD",
+            sample_ns=None,
+        )
+        for s in sorted(specs):
+            self.kernel.record(InstrumentDefined(ts_event=0, ts_init=0, spec=specs[s]))
+        self.kernel.record(CashAdjusted(ts_event=0, ts_init=0, currency="USD", amount=cash, reason="bench"))
+        engine.start(0)
+        self.kernel.settle(0)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.journal.counts
+
+    @property
+    def min_cash(self) -> Decimal:
+        return min(self.journal.min_cash, self.ledger.cash("USD"))
 
     def run(self, bars: Iterator[Bar]) -> int:
-        on_market = self.venue.on_market
-        apply_mark = self.ledger.apply
-        handle = self.engine.handle
-        drain = self.engine.drain
-        record = self.record
-        instant = 0
-        n = 0
-        for event in bars:
-            now = event.ts_event
-            if now != instant:
-                if instant:
-                    self.boundary(instant)
-                instant = now
-            for fact in on_market(event):
-                record(fact)
-            apply_mark(event)
-            handle(event)
-            if drain_out := drain():
-                self.dispatch(drain_out, now)
-                self.settle(now)
-            n += 1
-        if instant:
-            self.boundary(instant)
-        return n
-
-    def boundary(self, instant: int) -> None:
-        started = time.perf_counter()
-        self.engine.on_time(instant)
-        self.settle(instant)
-        self.rebalance_seconds += time.perf_counter() - started
-
-    def settle(self, now: int) -> None:
-        while outgoing := self.engine.drain():
-            self.dispatch(outgoing, now)
-
-    def dispatch(self, outgoing: object, now: int) -> None:
-        for item in outgoing:  # type: ignore[attr-defined]
-            if isinstance(item, SubmitOrder):
-                self.counts["orders"] += 1
-                fields = {f: getattr(item, f) for f in OrderSubmitted.__struct_fields__ if hasattr(item, f)}
-                fields.pop("seq", None)
-                self.record(OrderSubmitted(**fields))
-                for fact in self.venue.submit(item, now):
-                    self.record(fact)
-            elif isinstance(item, CancelOrder):
-                self.counts["cancels"] += 1
-                self.record(
-                    OrderPendingCancel(ts_event=now, ts_init=now, client_order_id=item.client_order_id)
-                )
-                for fact in self.venue.cancel(item, now):
-                    self.record(fact)
-            else:
-                self.record(item)
+        step = self.kernel.step_batch
+        batch: list[Bar] = []
+        for bar in bars:
+            batch.append(bar)
+            if len(batch) == 4096:
+                step(batch)
+                batch = []
+        step(batch)
+        self.kernel.finish("bench")
+        return self.kernel.market_events
 
 
 def main() -> None:

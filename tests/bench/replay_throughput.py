@@ -89,6 +89,7 @@ def child(path: Path, strategy: str, out: Path, loop: str) -> None:
         cash=Decimal(1_000_000),
         fee_bps=Decimal(2),
         quiet=True,
+        force=True,  # the same out is measured again (asyncio, then uvloop)
         loop=loop,
     )
     started = time.perf_counter()

@@ -24,7 +24,7 @@ from engines.events import (
     TradeTick,
 )
 from engines.instruments import InstrumentKind, InstrumentSpec
-from engines.ledger import Ledger, Position, fold
+from engines.ledger import BOOK_QUANTUM, Ledger, Position, fold
 
 PROPS = settings(
     max_examples=200,
@@ -268,12 +268,13 @@ def orders(draw: st.DrawFn) -> tuple[OrderFilled, list[OrderFilled]]:
     return whole, parts
 
 
-def _split_is_exact(pos: Position, order: OrderFilled) -> bool:
+def _split_is_exact(pos: Position, order: OrderFilled, parts: list[OrderFilled]) -> bool:
     """Whether splitting this order must leave the ledger exactly as the whole order does.
 
     Opening, adding to, fully closing and flipping a position split exactly: a full close releases
     the whole remaining cost basis. A partial reduction splits exactly only when the average
-    entry is exact, as each part then releases exactly its share.
+    entry is exact and each part's share of the cost basis is a whole number of book quanta:
+    a share finer than the quantum is rounded, once for the whole and once per part.
     """
     signed = order.last_qty * order.side.sign
     partial_reduction = pos.qty * signed < 0 and abs(signed) < abs(pos.qty)
@@ -281,7 +282,10 @@ def _split_is_exact(pos: Position, order: OrderFilled) -> bool:
         return True
     multiplier = USDT_SPECS[order.instrument].multiplier
     with wide_context():
-        return pos.avg_px * pos.qty * multiplier == pos.cost_basis
+        if pos.avg_px * pos.qty * multiplier != pos.cost_basis:
+            return False
+        shares = [p.last_qty * pos.avg_px * multiplier for p in (order, *parts)]
+        return all(share == share.quantize(BOOK_QUANTUM) for share in shares)
 
 
 @PROPS
@@ -295,7 +299,7 @@ def test_snapshot_does_not_depend_on_how_an_order_is_split(
     setup: list[Event] = [*(_define(s) for s in USDT_SPECS.values()), _cash(D(10_000))]
     whole, split = fold(setup), fold(setup)
     for single, parts in order_list:
-        exact = _split_is_exact(whole.position(single.instrument), single)
+        exact = _split_is_exact(whole.position(single.instrument), single, parts)
         whole.apply(single)
         fold(parts if exact else [single], split)
     for symbol in marked:

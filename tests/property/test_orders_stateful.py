@@ -1,8 +1,10 @@
 """Random event sequences through Orders keep the state machine's invariants.
 
 The machine models a venue that executes each order in its own order (cum_qty rises with every
-fill) but delivers fills late, out of order, or twice. It does not restate the transition table:
-it checks properties any correct table must have.
+fill) but delivers fills late, out of order, or twice, on the stream or by reconciliation; whose
+requests time out; which answers queries with status reports, stale ones included; and which has
+orders the journal never saw. It does not restate the transition table: it checks properties any
+correct table must have, above all that state only moves forward.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import pytest
 from hypothesis import event as label
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -24,6 +27,7 @@ from hypothesis.stateful import (
 
 from engines.errors import OrderStateError
 from engines.events import (
+    FillReport,
     OrderAccepted,
     OrderCanceled,
     OrderCancelRejected,
@@ -32,8 +36,11 @@ from engines.events import (
     OrderFilled,
     OrderPendingCancel,
     OrderRejected,
+    OrderStatusReport,
+    OrderStatusUnknown,
     OrderSubmitted,
     OrderType,
+    ReportedStatus,
     Side,
 )
 from engines.orders import Order, Orders, OrderStatus
@@ -56,8 +63,16 @@ def submitted(cid: str, quantity: Decimal) -> OrderSubmitted:
     )
 
 
-def filled(cid: str, trade_id: str, last_qty: Decimal, cum_qty: Decimal, px: Decimal) -> OrderFilled:
-    return OrderFilled(
+def filled(
+    cid: str,
+    trade_id: str,
+    last_qty: Decimal,
+    cum_qty: Decimal,
+    px: Decimal,
+    *,
+    kind: type[OrderFilled] = OrderFilled,
+) -> OrderFilled:
+    return kind(
         ts_event=0,
         ts_init=0,
         client_order_id=cid,
@@ -72,15 +87,51 @@ def filled(cid: str, trade_id: str, last_qty: Decimal, cum_qty: Decimal, px: Dec
     )
 
 
+def status_report(
+    cid: str, quantity: Decimal, status: ReportedStatus, filled_qty: Decimal, *, external: bool = False
+) -> OrderStatusReport:
+    return OrderStatusReport(
+        ts_event=0,
+        ts_init=0,
+        client_order_id=cid,
+        venue="sim",
+        instrument=INSTRUMENT,
+        side=Side.SELL,
+        order_type=OrderType.MARKET,
+        quantity=quantity,
+        status=status,
+        filled_qty=filled_qty,
+        venue_order_id=None if status is ReportedStatus.NOT_FOUND else cid,
+        external=external,
+    )
+
+
+def as_kind(fill: OrderFilled, kind: type[OrderFilled]) -> OrderFilled:
+    """The same execution, delivered by the stream (OrderFilled) or by reconciliation (FillReport)."""
+    return kind(**{f: getattr(fill, f) for f in fill.__struct_fields__})
+
+
+# Forward order of what an order does at the venue (beneath UNKNOWN and PENDING_CANCEL).
+RANK = {S.SUBMITTED: 0, S.ACCEPTED: 1, S.PARTIALLY_FILLED: 2}
+
+
+def rank(status: OrderStatus) -> int:
+    return 3 if status.is_terminal else RANK[status]
+
+
 @dataclass
 class Venue:
-    """What the venue did to one order, and which of its fills we have applied."""
+    """What the venue did to one order, and which of its fills and reports we have applied."""
 
     quantity: Decimal
     cum: Decimal = Decimal(0)
     trades: int = 0
     withheld: list[OrderFilled] = field(default_factory=list)
     applied: list[OrderFilled] = field(default_factory=list)
+    #: the cum_qty after each execution: what a stale report may still show
+    history: list[Decimal] = field(default_factory=lambda: [Decimal(0)])
+    #: the largest filled_qty of a report applied
+    reported: Decimal = Decimal(0)
 
 
 class OrdersMachine(RuleBasedStateMachine):
@@ -109,15 +160,26 @@ class OrdersMachine(RuleBasedStateMachine):
         duplicate = isinstance(event, OrderFilled) and any(
             f.trade_id == event.trade_id for f in self.venues[cid].applied
         )
+        # check changes nothing and raises what apply raises
+        try:
+            self.book.check(event)
+        except OrderStateError as exc:
+            checked: str | None = str(exc)
+        else:
+            checked = None
+        assert self.book.get(cid) is before
+        assert (self.book.duplicate_fills, self.book.late_fills) == counters
         try:
             result = self.book.apply(event)
         except OrderStateError as exc:
             label(f"{type(event).__name__} raised")
+            assert str(exc) == checked
             assert cid in str(exc)
             assert self.book.get(cid) is before
             assert self.book.open_orders() == open_before
             assert (self.book.duplicate_fills, self.book.late_fills) == counters
             return None
+        assert checked is None
         late = isinstance(event, OrderFilled) and before is not None and event.cum_qty < before.filled_qty
         label(f"{type(event).__name__} {'ignored' if duplicate else 'late' if late else 'applied'}")
         if duplicate:
@@ -125,17 +187,39 @@ class OrdersMachine(RuleBasedStateMachine):
             assert result is False
             assert self.book.get(cid) is before
             return result
-        assert result is True
-        assert before is not None
-        assert not before.status.is_terminal, f"{type(event).__name__} left {before.status} state"
+        after = self.book.get(cid)
+        assert after is not None
+        assert result is (after is not before)
+        if before is not None:
+            self._moves_forward(event, before, after)
+        if isinstance(event, OrderStatusReport):
+            self.venues[cid].reported = max(self.venues[cid].reported, event.filled_qty)
         return result
+
+    @staticmethod
+    def _moves_forward(event: OrderEvent, before: Order, after: Order) -> None:
+        """State only moves forward: filled_qty never goes down, a terminal order stays terminal
+        (but for a late full fill of a canceled or expired one), the live status never goes back."""
+        assert after.filled_qty >= before.filled_qty
+        if before.status.is_terminal:
+            assert after.status is before.status or (
+                after.status is S.FILLED and before.status in (S.CANCELED, S.EXPIRED)
+            ), f"{type(event).__name__} moved {before.status} to {after.status}"
+        assert rank(after.live_status) >= rank(before.live_status), (
+            f"{type(event).__name__} moved {before.live_status} back to {after.live_status}"
+        )
+        if after.status is S.UNKNOWN and before.status is not S.UNKNOWN:
+            assert isinstance(event, OrderStatusUnknown)
+        if before.status is S.UNKNOWN and isinstance(event, OrderStatusReport):
+            assert after.status is not S.UNKNOWN, "a report answers the query"
 
     def _deliver(self, fill: OrderFilled) -> None:
         venue = self.venues[fill.client_order_id]
         before = self._get(fill.client_order_id)
         applied = self._apply(fill)
-        # A fill that the venue really made is legal in every status that is not terminal.
-        assert (applied is None) == before.status.is_terminal
+        # A fill that the venue really made is legal in every status but REJECTED: after the end it
+        # is a fill that happened before the end (or one that reconciliation found missing).
+        assert (applied is None) == (before.status is S.REJECTED)
         if applied:
             venue.applied.append(fill)
 
@@ -158,19 +242,30 @@ class OrdersMachine(RuleBasedStateMachine):
 
     @rule(cid=orders)
     def accept(self, cid: str) -> None:
-        if self._apply(OrderAccepted(ts_event=0, ts_init=0, client_order_id=cid, venue_order_id=cid)):
+        before = self._get(cid)
+        applied = self._apply(OrderAccepted(ts_event=0, ts_init=0, client_order_id=cid, venue_order_id=cid))
+        if applied:
             assert self._get(cid).venue_order_id == cid
+        if before.venue_order_id is None and not before.status.is_terminal:
+            # the first ack of a live order is always legal, and answers an unknown outcome
+            assert applied
+            assert self._get(cid).status is not S.UNKNOWN
 
     @rule(cid=orders)
     def request_cancel(self, cid: str) -> None:
         if self._apply(OrderPendingCancel(ts_event=0, ts_init=0, client_order_id=cid)):
-            assert self._get(cid).status is S.PENDING_CANCEL
+            after = self._get(cid)
+            # while the outcome of another request is unknown, the cancel is pending beneath it
+            assert S.PENDING_CANCEL in (after.status, after.before_unknown)
 
     @rule(cid=orders)
     def reject_cancel(self, cid: str) -> None:
         before = self._get(cid)
         applied = self._apply(OrderCancelRejected(ts_event=0, ts_init=0, client_order_id=cid, reason="no"))
-        assert bool(applied) == (before.status is S.PENDING_CANCEL)
+        pending = S.PENDING_CANCEL in (before.status, before.before_unknown)
+        assert bool(applied) == pending
+        if applied:
+            assert self._get(cid).status is before.before_cancel
 
     # One rule for the three endings, so that orders live long enough to see fills and cancels.
     @rule(cid=orders, ending=st.sampled_from([S.CANCELED, S.EXPIRED, S.REJECTED]))
@@ -185,11 +280,91 @@ class OrdersMachine(RuleBasedStateMachine):
         if self._apply(event):
             assert self._get(cid).status is ending
 
+    @rule(cid=orders)
+    def request_times_out(self, cid: str) -> None:
+        before = self._get(cid)
+        if self._apply(OrderStatusUnknown(ts_event=0, ts_init=0, client_order_id=cid, reason="timeout")):
+            after = self._get(cid)
+            assert after.status is S.UNKNOWN
+            assert after.before_unknown is before.status
+        else:
+            # a terminal order's state depends on no request; another timeout changes nothing
+            assert before.status.is_terminal or before.status is S.UNKNOWN
+            assert self._get(cid) is before
+
+    @rule(
+        cid=orders,
+        status=st.sampled_from(ReportedStatus),
+        stale=st.booleans(),
+    )
+    def venue_reports(self, cid: str, status: ReportedStatus, stale: bool) -> None:
+        """The venue answers a query with what it knows (a stale read shows an older cum_qty)."""
+        venue = self.venues[cid]
+        cum = venue.history[0 if stale else -1]
+        if status in (ReportedStatus.REJECTED, ReportedStatus.NOT_FOUND) and cum > 0:
+            status = ReportedStatus.CANCELED
+        if status is ReportedStatus.FILLED or (
+            cum == venue.quantity and status is not ReportedStatus.CANCELED
+        ):
+            if venue.cum < venue.quantity:
+                return  # the venue has not executed all of it
+            status, cum = ReportedStatus.FILLED, venue.quantity
+        before = self._get(cid)
+        applied = self._apply(status_report(cid, venue.quantity, status, cum))
+        if status is ReportedStatus.FILLED and before.status is not S.REJECTED:
+            assert applied is not None, "the venue's truth of a full fill is legal unless rejected"
+            assert self._get(cid).status is S.FILLED
+        ended = before.status in (S.FILLED, S.CANCELED, S.EXPIRED)
+        if stale and ended and status in (ReportedStatus.ACCEPTED, ReportedStatus.PARTIALLY_FILLED):
+            # a stale report is ignored, not an error (it may still name the venue order id)
+            after = self._get(cid)
+            assert applied is not None
+            assert (after.status, after.filled_qty) == (before.status, before.filled_qty)
+
+    @rule(
+        target=orders,
+        units=st.integers(1, 60),
+        filled_units=st.integers(0, 60),
+        status=st.sampled_from(ReportedStatus),
+    )
+    def reconciliation_finds_an_external_order(
+        self, units: int, filled_units: int, status: ReportedStatus
+    ) -> str:
+        cid = f"x{len(self.venues)}"
+        quantity = units * STEP
+        cum = min(filled_units, units) * STEP
+        if status in (ReportedStatus.REJECTED, ReportedStatus.NOT_FOUND):
+            cum = Decimal(0)
+        elif status is ReportedStatus.FILLED or cum == quantity:
+            status, cum = ReportedStatus.FILLED, quantity
+        venue = Venue(quantity=quantity, cum=cum, history=[cum])
+        self.venues[cid] = venue
+        self.last_filled[cid] = Decimal(0)
+        if cum > 0:  # the executions behind the report, for reconciliation to fetch
+            venue.trades = 1
+            venue.withheld.append(filled(cid, f"{cid}-t1", cum, cum, STEP, kind=FillReport))
+        report = status_report(cid, quantity, status, cum, external=True)
+        if status is ReportedStatus.NOT_FOUND:
+            with pytest.raises(OrderStateError):
+                self.book.apply(report)
+            assert cid not in self.book
+            # nothing to adopt: the id stays unused, as an order submitted and never heard of
+            assert self.book.apply(submitted(cid, quantity)) is True
+        else:
+            assert self.book.apply(report) is True
+            order = self._get(cid)
+            assert order.external
+            assert order.strategy == ""
+            assert order.filled_qty == cum
+            assert order.executed_qty == 0
+            venue.reported = cum
+        return cid
+
     @rule(
         cid=orders,
         units=st.integers(1, 15),
         px=st.integers(1, 9999),
-        delivery=st.sampled_from(["now", "withheld", "overtaken"]),
+        delivery=st.sampled_from(["now", "withheld", "overtaken", "reconciled"]),
     )
     def venue_fills(self, cid: str, units: int, px: int, delivery: str) -> None:
         fill = self._venue_fill(cid, units, px)
@@ -197,6 +372,8 @@ class OrdersMachine(RuleBasedStateMachine):
             return
         if delivery == "now":
             self._deliver(fill)
+        elif delivery == "reconciled":
+            self._deliver(as_kind(fill, FillReport))
         elif delivery == "withheld":
             self.venues[cid].withheld.append(fill)
         else:
@@ -213,6 +390,7 @@ class OrdersMachine(RuleBasedStateMachine):
             return None
         venue.cum += qty
         venue.trades += 1
+        venue.history.append(venue.cum)
         return filled(cid, f"{cid}-t{venue.trades}", qty, venue.cum, px * STEP)
 
     @precondition(lambda self: any(v.withheld for v in self.venues.values()))
@@ -222,13 +400,29 @@ class OrdersMachine(RuleBasedStateMachine):
         self._deliver(venue.withheld.pop(data.draw(st.integers(0, len(venue.withheld) - 1))))
 
     @precondition(lambda self: any(v.applied for v in self.venues.values()))
-    @rule(data=st.data())
-    def redeliver(self, data: st.DataObject) -> None:
+    @rule(data=st.data(), kind=st.sampled_from([OrderFilled, FillReport]))
+    def redeliver(self, data: st.DataObject, kind: type[OrderFilled]) -> None:
+        """The stream resends, or reconciliation fetches a fill already seen: either kind is a
+        duplicate of either."""
         venue = data.draw(st.sampled_from([v for v in self.venues.values() if v.applied]))
-        assert self._apply(data.draw(st.sampled_from(venue.applied))) is False
+        assert self._apply(as_kind(data.draw(st.sampled_from(venue.applied)), kind)) is False
 
     # One rule for every event that must raise whatever the status, for the same reason.
-    @rule(cid=orders, kind=st.sampled_from(["overfill", "zero", "negative", "resubmit", "ghost"]))
+    @rule(
+        cid=orders,
+        kind=st.sampled_from(
+            [
+                "overfill",
+                "zero",
+                "negative",
+                "resubmit",
+                "ghost",
+                "ghost_report",
+                "report_overfill",
+                "report_other",
+            ]
+        ),
+    )
     def malformed(self, cid: str, kind: str) -> None:
         quantity = self.venues[cid].quantity
         events: dict[str, OrderEvent] = {
@@ -237,8 +431,19 @@ class OrdersMachine(RuleBasedStateMachine):
             "negative": filled(cid, f"{cid}-bad", -STEP, STEP, STEP),
             "resubmit": submitted(cid, quantity),
             "ghost": OrderCanceled(ts_event=0, ts_init=0, client_order_id="ghost"),
+            # a report for an id the journal never saw, not marked external
+            "ghost_report": status_report("ghost", quantity, ReportedStatus.ACCEPTED, Decimal(0)),
+            "report_overfill": status_report(cid, quantity, ReportedStatus.CANCELED, quantity + STEP),
+            "report_other": status_report(cid, quantity + STEP, ReportedStatus.ACCEPTED, Decimal(0)),
         }
-        assert self._apply(events[kind]) is None, f"a {kind} event was applied"
+        event = events[kind]
+        if event.client_order_id == "ghost":
+            self.venues.setdefault("ghost", Venue(quantity=quantity))
+            with pytest.raises(OrderStateError, match="unknown order"):
+                self.book.apply(event)
+            del self.venues["ghost"]
+            return
+        assert self._apply(event) is None, f"a {kind} event was applied"
 
     # ── invariants ─────────────────────────────────────────────────────────────────────────────
 
@@ -251,24 +456,29 @@ class OrdersMachine(RuleBasedStateMachine):
             assert order.filled_qty >= self.last_filled[cid], "filled_qty went down"
             self.last_filled[cid] = order.filled_qty
             assert (order.status is S.FILLED) == (order.filled_qty == order.quantity)
-            # cum_qty is the truth; every applied fill is counted once.
-            assert order.filled_qty == max((f.cum_qty for f in venue.applied), default=0)
+            # cum_qty and reports are the truth; every applied fill is counted once, and the fills
+            # seen never exceed the truth (a gap is fills still missing).
+            truth = max((f.cum_qty for f in venue.applied), default=Decimal(0))
+            assert order.filled_qty == max(truth, venue.reported)
             assert order.trade_ids == {f.trade_id for f in venue.applied}
             assert order.executed_qty == sum((f.last_qty for f in venue.applied), Decimal(0))
+            assert order.executed_qty <= order.filled_qty
             assert order.notional == sum((f.last_qty * f.last_px for f in venue.applied), Decimal(0))
             self._status_matches_the_facts(order)
 
     @staticmethod
     def _status_matches_the_facts(order: Order) -> None:
         status = order.status
-        assert (order.before_cancel is None) == (status is not S.PENDING_CANCEL)
+        assert (order.before_unknown is None) == (status is not S.UNKNOWN)
+        assert order.before_unknown is not S.UNKNOWN
+        beneath_unknown = order.before_unknown if status is S.UNKNOWN else status
+        assert (order.before_cancel is None) == (beneath_unknown is not S.PENDING_CANCEL)
         if status is S.REJECTED:
             assert order.filled_qty == 0
-            assert order.venue_order_id is None
         if status.is_terminal:
             return
-        # The live status (beneath a pending cancel, if any) follows from fills and ack alone.
-        live = order.before_cancel if status is S.PENDING_CANCEL else status
+        # The live status (beneath UNKNOWN and a pending cancel) follows from fills and ack alone.
+        live = order.live_status
         if order.filled_qty > 0:
             assert live is S.PARTIALLY_FILLED
         elif order.venue_order_id is not None:
@@ -326,6 +536,32 @@ _events = st.one_of(
     st.builds(OrderCancelRejected, **_base, reason=st.just("r")),
     st.builds(OrderCanceled, **_base),
     st.builds(OrderExpired, **_base),
+    st.builds(OrderStatusUnknown, **_base, reason=st.just("timeout")),
+    st.builds(
+        OrderStatusReport,
+        **_base,
+        venue=st.sampled_from(["sim", "other"]),
+        instrument=st.sampled_from([INSTRUMENT, "other"]),
+        side=st.sampled_from(Side),
+        order_type=st.sampled_from(OrderType),
+        quantity=_qty,
+        status=st.sampled_from(ReportedStatus),
+        filled_qty=_qty,
+        venue_order_id=st.sampled_from([None, "v1", "v2"]),
+        external=st.booleans(),
+    ),
+    st.builds(
+        FillReport,
+        **_base,
+        instrument=st.sampled_from([INSTRUMENT, "other"]),
+        side=st.sampled_from(Side),
+        trade_id=st.sampled_from(["t1", "t2", "t3", "t4"]),
+        last_qty=_qty,
+        last_px=_qty,
+        cum_qty=_qty,
+        fee=st.just(Decimal(0)),
+        fee_currency=st.just("USDT"),
+    ),
 )
 
 
@@ -336,10 +572,14 @@ def test_any_event_sequence_applies_or_raises_order_state_error(events: list[Ord
     for event in events:
         before = book.get(event.client_order_id)
         try:
-            result = book.apply(event)
+            book.check(event)
         except OrderStateError:
             assert book.get(event.client_order_id) is before
+            with pytest.raises(OrderStateError):
+                book.apply(event)
+            assert book.get(event.client_order_id) is before
             continue
+        result = book.apply(event)
         assert isinstance(result, bool)
         order = book.get(event.client_order_id)
         assert order is not None

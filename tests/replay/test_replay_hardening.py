@@ -7,6 +7,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -354,15 +355,35 @@ def test_an_option_out_of_range_is_refused_before_the_run(
 def test_every_option_of_replay_shows_its_default_in_help() -> None:
     done = cli("replay", "--help", timeout=30)
     assert done.returncode == 0
-    flat = " ".join(done.stdout.split())
-    for shown in (
-        "--cash CASH initial cash",
-        "(default: 100000)",
-        "(default: runs/replay)",
-        "(default: 1000)",
-    ):
-        assert shown in flat
-    assert "latency, 0 to 86400000 (default: 0)" in flat
+    # each argument's entry of the help, from its name at the start of a line to the next one's
+    entries: dict[str, str] = {}
+    name = ""
+    for line in done.stdout.splitlines():
+        if match := re.match(r"  (--?[\w-]+|\w+)", line):
+            name = match.group(1)
+            entries[name] = line
+        elif name and line.startswith("   "):
+            entries[name] += line
+    flat = {option: " ".join(text.split()) for option, text in entries.items()}
+    # the defaults of docs/replay.md
+    defaults = {
+        "strategy": "strategies/my_strategy_a.py",
+        "--cash": "100000",
+        "--fee-bps": "each instrument's own fees",
+        "--latency-ms": "0",
+        "--sample-ms": "1000",
+        "--seed": "0",
+        "--reject-prob": "none",
+        "--reject-every": "none",
+        "--out": "runs/replay",
+        "--loop": "asyncio",
+    }
+    for option, default in defaults.items():
+        assert f"(default: {default})" in flat[option], flat.get(option)
+    assert "order latency, 0 to 86400000 (default: 0)" in flat["--latency-ms"]
+    # every option that takes a value is above, except those that have no default to show
+    valued = {o for o, text in flat.items() if re.match(rf"{o} ([A-Z][A-Z_=]*|{{[^}}]*}})", text)}
+    assert valued == {*defaults, "--param", "--type", "--data"} - {"strategy"}
 
 
 def test_version() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 from collections.abc import Iterator
 from decimal import Decimal
 from itertools import islice, pairwise
@@ -567,8 +568,12 @@ def test_a_flipped_byte_in_events_is_caught_by_the_sha(fixture_dir: Path) -> Non
 
 def test_truncated_events_file_is_vt509(fixture_dir: Path) -> None:
     path = fixture_dir / data.EVENTS_NAME
+    size = path.stat().st_size
     path.write_bytes(path.read_bytes()[:-10])
-    assert vt509(fixture_dir).file is not None
+    error = vt509(fixture_dir)
+    assert error.file == str(path)
+    # the message shows the cut: the file's size against the size the manifest recorded
+    assert f"({size - 10} bytes), manifest says" in error.message and f"({size} bytes)" in error.message
 
 
 @pytest.mark.parametrize("field", ["licence", "events_sha256", "streams", "source"])
@@ -665,6 +670,14 @@ def test_describe_source_identifies_files_and_fixtures(fixture_dir: Path, tmp_pa
 
 def test_reading_stops_cleanly_when_the_consumer_stops(tmp_path: Path) -> None:
     path = write(tmp_path, "sim_X_quotes_1.csv.gz", quotes_csv(*[at(i, "1,1,2,1") for i in range(100)]))
+
+    def open_fds() -> set[str]:
+        return set(os.listdir("/proc/self/fd"))
+
+    before = open_fds()
     stream = data.read_events(path)
     assert len(list(islice(stream, 5))) == 5
+    assert len(open_fds() - before) == 1  # the file is open while the consumer reads
     stream.close()  # type: ignore[attr-defined]
+    assert open_fds() == before  # closing the stream closed the file
+    assert next(stream, None) is None

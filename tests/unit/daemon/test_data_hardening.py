@@ -555,8 +555,12 @@ def test_a_data_error_is_all_the_cli_prints(tmp_path: Path, capsys: pytest.Captu
     os.mkfifo(fifo)
     out = tmp_path / "run"
     assert main(["replay", str(SMA_CROSS), "--data", str(fifo), "--quiet", "--out", str(out)]) == 1
-    err = capsys.readouterr().err
-    assert "VT514" in err and "Traceback" not in err
+    printed = capsys.readouterr()
+    assert printed.out == ""
+    # the error line and its hint, nothing else
+    error, hint = printed.err.splitlines()
+    assert error.startswith(f"error: {fifo}: VT514 not a regular file: it is a FIFO")
+    assert hint == f"  hint: {ERROR_CODES['VT514'].hint}"
     assert not out.exists()
 
 

@@ -115,8 +115,14 @@ def test_refusal_points_at_the_file_and_line(tmp_path: Path, capsys: pytest.Capt
     assert rc == 1
     error = result["error"]
     assert isinstance(error, dict)
-    line = path.read_text().splitlines()[int(error["line"]) - 1]  # type: ignore[call-overload]
-    assert line.startswith("STRATEGY_TYPE")
+    source = path.read_text()
+    switch = re.search(r'^STRATEGY_TYPE = "market_making"', source, re.MULTILINE)
+    assert switch is not None
+    switch_line = source.count("\n", 0, switch.start()) + 1  # the one-line switch, not the docstring
+    assert (error["code"], error["file"], error["line"]) == ("VT101", str(path), switch_line)
+    rc = main(["validate", str(path)])
+    assert rc == 1
+    assert f"{path}:{switch_line}: VT101 " in capsys.readouterr().err
 
 
 def test_missing_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

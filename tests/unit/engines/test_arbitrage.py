@@ -1,10 +1,9 @@
 """The arbitrage engine: alignment, strict leg order, leg-failure policies, sizes, the audit trail.
 
-The engine runs in :class:`Harness`, a pure run loop that steps the simulated venue, the ledger, the
-order book and the engine exactly as ``daemon.replay.Session`` does (venue first, then the ledger's
-mark, then the engine; every fact journalled and folded before the engine sees it; the engine
-drained until it is quiet). :func:`check_journal` states the journal-level invariants; the property
-tests (tests/property/test_arbitrage_props.py) and the benchmark reuse both.
+The engine runs in :class:`Harness`: the kernel (engines/kernel.py) that the replay and live
+drivers share, on a memory journal, with the simulated venue behind its venue port.
+:func:`check_journal` states the journal-level invariants; the property tests
+(tests/property/test_arbitrage_props.py) and the benchmark reuse both.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from typing import Any, ClassVar
 
 import pytest
 
+from daemon.journal import MemoryJournal
 from engines.arbitrage import UNWIND_ATTEMPTS, ArbitrageEngine, ArbitrageError, venue_quantity
 from engines.engine import Outgoing, StrategyError
 from engines.errors import ContractViolation, VibeError
@@ -29,7 +29,6 @@ from engines.events import (
     InstrumentDefined,
     OrderAccepted,
     OrderCanceled,
-    OrderCancelRejected,
     OrderExpired,
     OrderFilled,
     OrderPendingCancel,
@@ -43,9 +42,9 @@ from engines.events import (
     StrategyLog,
     SubmitOrder,
     TimeInForce,
-    with_seq,
 )
 from engines.instruments import InstrumentSpec
+from engines.kernel import Kernel
 from engines.ledger import Ledger
 from engines.orders import Orders
 from engines.router import declare
@@ -61,35 +60,49 @@ MS = 1_000_000
 SEC = 1_000_000_000
 T0 = 1_723_161_257_000_000_000
 CASH = D(1_000_000)
-_ORDER_TYPES = (
-    OrderSubmitted,
-    OrderAccepted,
-    OrderRejected,
-    OrderFilled,
-    OrderPendingCancel,
-    OrderCancelRejected,
-    OrderCanceled,
-    OrderExpired,
-)
 _TERMINAL = (OrderRejected, OrderCanceled, OrderExpired)
 
 
 # ── the harness ─────────────────────────────────────────────────────────────────────────────────
 
 
-def submitted(cmd: SubmitOrder) -> OrderSubmitted:
-    """The journal's record of a SubmitOrder (what daemon.replay journals before sending it)."""
-    fields = {name: getattr(cmd, name) for name in cmd.__struct_fields__}
-    return OrderSubmitted(**fields)
+class RefusingVenue:
+    """The simulated venue behind a venue port that can refuse chosen orders (``refuse`` returns the
+    reason) without the venue seeing them, and that fails a runaway engine instead of hanging."""
+
+    def __init__(
+        self, venue: SimVenue, refuse: Callable[[SubmitOrder], str | None] | None, max_orders: int
+    ) -> None:
+        self.venue = venue
+        self.refuse = refuse
+        self.max_orders = max_orders
+        self.sent = 0
+        self.on_market = venue.on_market
+        self.cancel = venue.cancel
+        self.query = venue.query
+
+    def submit(self, cmd: SubmitOrder, at_ns: int) -> Sequence[Event]:
+        self.sent += 1
+        assert self.sent <= self.max_orders, f"more than {self.max_orders} orders: a runaway engine"
+        why = self.refuse(cmd) if self.refuse is not None else None
+        if why is not None:
+            return [
+                OrderRejected(
+                    ts_event=at_ns,
+                    ts_init=at_ns,
+                    client_order_id=cmd.client_order_id,
+                    reason=why,
+                    code="TEST",
+                )
+            ]
+        return self.venue.submit(cmd, at_ns)
 
 
 class Harness:
-    """SimVenue + Ledger + Orders + ArbitrageEngine, stepped like daemon.replay.Session.
+    """The ArbitrageEngine in the kernel (engines/kernel.py), as the replay runs it, on a memory journal.
 
-    Differences from the Session, both deliberate: an order is sent to the venue at
-    ``max(now, cmd.ts_event)``, so that a leg released by an acknowledgement stamped after ``now``
-    (latency) is not sent before that acknowledgement arrived; and ``refuse`` lets a test reject a
-    chosen order (returning the reason) without the venue seeing it.
+    What a test adds through the venue port: ``refuse`` rejects a chosen order without the venue
+    seeing it. No equity sampling (tests count facts); ``journal_quotes`` journals the quotes too.
     """
 
     def __init__(
@@ -112,8 +125,8 @@ class Harness:
         self.specs = dict(specs) if specs is not None else {s: spec_for(s) for s in spec.universe}
         self.ledger = Ledger()
         self.orders = Orders()
-        self.journal: list[Event] = []
-        self.venue = SimVenue(
+        self.memory = MemoryJournal()
+        sim = SimVenue(
             self.specs,
             self.ledger,
             latency_ns=latency_ns,
@@ -122,96 +135,41 @@ class Harness:
             reject_prob=reject_prob,
         )
         self.currency = self.specs[spec.universe[0]].quote
-        self.engine = ArbitrageEngine(
+        engine = ArbitrageEngine(
             spec, self.ledger, self.orders, currency=self.currency, specs=self.specs, seed=seed
         )
-        self.refuse = refuse
-        self.journal_quotes = journal_quotes
-        self.max_orders = max_orders  # a runaway engine fails the test instead of hanging it
-        self.sent = 0
-        self.instant = 0
-        self.market_events = 0
+        self.engine = engine
+        self.kernel = Kernel(
+            engine,
+            ledger=self.ledger,
+            orders=self.orders,
+            journal=self.memory,
+            venue=RefusingVenue(sim, refuse, max_orders),
+            universe=spec.universe,
+            currency=self.currency,
+            sample_ns=None,
+            journal_market=journal_quotes,
+        )
         for s in sorted(self.specs):
-            self.record(InstrumentDefined(ts_event=0, ts_init=0, spec=self.specs[s]))
+            self.kernel.record(InstrumentDefined(ts_event=0, ts_init=0, spec=self.specs[s]))
         for currency in sorted({self.currency, *(sp.settle for sp in self.specs.values())}):
-            self.record(CashAdjusted(ts_event=0, ts_init=0, currency=currency, amount=cash, reason="initial"))
-        self.engine.start(0)
-        self.settle(0)
+            self.kernel.record(
+                CashAdjusted(ts_event=0, ts_init=0, currency=currency, amount=cash, reason="initial")
+            )
+        engine.start(0)
+        self.kernel.settle(0)
 
-    def record(self, event: Event) -> None:
-        stamped = with_seq(event, len(self.journal) + 1)
-        self.journal.append(stamped)
-        self.ledger.apply(stamped)
-        if isinstance(stamped, _ORDER_TYPES):
-            self.orders.apply(stamped)
-        self.engine.handle(stamped)
+    @property
+    def journal(self) -> list[Event]:
+        return list(self.memory.read())
 
     def feed(self, events: Iterable[QuoteTick]) -> Harness:
-        engine, venue, ledger = self.engine, self.venue, self.ledger
-        instant = self.instant
-        for event in events:
-            now = event.ts_event
-            if now != instant:
-                if instant:
-                    engine.on_time(instant)
-                    self.settle(instant)
-                instant = now
-            for fact in venue.on_market(event):
-                self.record(fact)
-            if self.journal_quotes:
-                self.journal.append(event)
-            ledger.apply(event)
-            engine.handle(event)
-            out = engine.drain()
-            if out:
-                self.dispatch(out, now)
-                self.settle(now)
-            self.market_events += 1
-        self.instant = instant
+        self.kernel.step_batch(list(events))
         return self
 
     def finish(self) -> Harness:
-        if self.instant:
-            self.engine.on_time(self.instant)
-            self.settle(self.instant)
-            self.engine.finish(self.instant)
-            self.settle(self.instant)
+        self.kernel.finish("test")
         return self
-
-    def settle(self, now: int) -> None:
-        while out := self.engine.drain():
-            self.dispatch(out, now)
-
-    def dispatch(self, out: Sequence[Outgoing], now: int) -> None:
-        for item in out:
-            if isinstance(item, SubmitOrder):
-                self.sent += 1
-                assert self.sent <= self.max_orders, f"more than {self.max_orders} orders: a runaway engine"
-                at = max(now, item.ts_event)
-                self.record(submitted(item))
-                why = self.refuse(item) if self.refuse is not None else None
-                if why is not None:
-                    self.record(
-                        OrderRejected(
-                            ts_event=at,
-                            ts_init=at,
-                            client_order_id=item.client_order_id,
-                            reason=why,
-                            code="TEST",
-                        )
-                    )
-                    continue
-                for fact in self.venue.submit(item, at):
-                    self.record(fact)
-            elif isinstance(item, CancelOrder):
-                at = max(now, item.ts_event)
-                self.record(OrderPendingCancel(ts_event=at, ts_init=at, client_order_id=item.client_order_id))
-                for fact in self.venue.cancel(item, at):
-                    self.record(fact)
-            elif isinstance(item, Event):
-                self.record(item)
-            else:
-                raise TypeError(type(item).__name__)
 
     # ── views ──
 

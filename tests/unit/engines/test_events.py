@@ -102,6 +102,9 @@ def test_commands_round_trip() -> None:
             venue="binance",
             client_order_id="arb-1",
             instrument=leg.instrument,
+            side=leg.side,
+            order_type=leg.order_type,
+            quantity=leg.quantity,
         ),
     ]
     for command in commands:

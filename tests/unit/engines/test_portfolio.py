@@ -10,7 +10,7 @@ it submits the same orders as the harness.
 from __future__ import annotations
 
 import gzip
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -27,12 +27,7 @@ from engines.events import (
     CashAdjusted,
     Event,
     InstrumentDefined,
-    OrderAccepted,
-    OrderCanceled,
-    OrderCancelRejected,
-    OrderExpired,
     OrderFilled,
-    OrderPendingCancel,
     OrderRejected,
     OrderSubmitted,
     OrderType,
@@ -41,8 +36,10 @@ from engines.events import (
     StrategyLog,
     SubmitOrder,
     TimeInForce,
+    with_seq,
 )
 from engines.instruments import InstrumentSpec
+from engines.kernel import Kernel
 from engines.ledger import Ledger
 from engines.orders import Orders
 from engines.portfolio import MAX_SELL_WAIT, PortfolioEngine, period_key
@@ -61,23 +58,40 @@ KOSPI_FIXTURE = REPO / "replay_fixtures" / "krx-kospi6-daily"
 SP500 = SHARED / "us-equities_SP500-20_dailyclose_20000103-20221228.csv.gz"
 EXAMPLE = REPO / "strategies" / "examples" / "rebalance.py"
 
-ORDER_EVENTS = (
-    OrderSubmitted,
-    OrderAccepted,
-    OrderRejected,
-    OrderFilled,
-    OrderPendingCancel,
-    OrderCancelRejected,
-    OrderCanceled,
-    OrderExpired,
-)
+# ── the engine in the kernel, as the replay runs it ─────────────────────────────────────────────
 
 
-# ── a harness that steps the engine the way daemon.replay.Session does ─────────────────────────
+class FactList:
+    """A journal port that keeps every fact, and a venue port's commands, in the order they came."""
+
+    def __init__(self) -> None:
+        self.facts: list[object] = []
+
+    def append(self, events: Sequence[Event]) -> Sequence[Event]:
+        stamped = [with_seq(e, len(self.facts) + 1) for e in events]
+        self.facts.extend(stamped)
+        return stamped
+
+
+class RecordingVenue:
+    """The simulated venue behind a venue port that also lists each command it is sent."""
+
+    def __init__(self, venue: SimVenue, facts: FactList) -> None:
+        self.venue = venue
+        self.facts = facts
+        self.on_market = venue.on_market
+
+    def submit(self, cmd: SubmitOrder, at_ns: int) -> Sequence[Event]:
+        self.facts.facts.append(cmd)
+        return self.venue.submit(cmd, at_ns)
+
+    def cancel(self, cmd: CancelOrder, at_ns: int) -> Sequence[Event]:
+        self.facts.facts.append(cmd)
+        return self.venue.cancel(cmd, at_ns)
 
 
 class Harness:
-    """Venue, ledger, order book and engine, stepped per event like ``daemon.replay.Session``."""
+    """The PortfolioEngine in the kernel (engines/kernel.py), with every command and fact kept."""
 
     def __init__(
         self,
@@ -86,83 +100,61 @@ class Harness:
         *,
         specs: Mapping[str, InstrumentSpec] | None = None,
         fee_bps: Decimal | None = None,
-        keep: bool = True,
         on_fill: Callable[[Harness], None] | None = None,
     ) -> None:
         self.specs = dict(specs) if specs is not None else {s: spec_for(s) for s in spec.universe}
         self.currency = self.specs[spec.universe[0]].quote
         self.ledger = Ledger()
         self.orders = Orders()
-        for s in sorted(self.specs):
-            self.ledger.apply(InstrumentDefined(ts_event=0, ts_init=0, spec=self.specs[s]))
-        self.ledger.apply(
-            CashAdjusted(ts_event=0, ts_init=0, currency=self.currency, amount=cash, reason="t")
-        )
-        self.venue = SimVenue(self.specs, self.ledger, fee_bps=fee_bps)
+        self.journal = FactList()
         self.engine = PortfolioEngine(
             spec, self.ledger, self.orders, currency=self.currency, specs=self.specs
         )
-        self.keep = keep
-        self.on_fill = on_fill
-        self.facts: list[object] = []  # every command and fact, in order
-        self.instant = 0
-        self.engine.start(0)
-        self.settle(0)
+        if on_fill is not None:
+            # the engine handles a fact after the ledger and the order book folded it: the place
+            # to check invariants after every fill
+            handle = self.engine.handle
 
-    def record(self, fact: Event) -> None:
-        if self.keep:
-            self.facts.append(fact)
-        self.ledger.apply(fact)
-        if isinstance(fact, ORDER_EVENTS):
-            self.orders.apply(fact)
-        self.engine.handle(fact)
-        if isinstance(fact, OrderFilled) and self.on_fill is not None:
-            self.on_fill(self)
+            def observed(event: Event) -> None:
+                handle(event)
+                if type(event) is OrderFilled:
+                    on_fill(self)
+
+            self.engine.handle = observed  # type: ignore[method-assign]
+        self.kernel = Kernel(
+            self.engine,
+            ledger=self.ledger,
+            orders=self.orders,
+            journal=self.journal,
+            venue=RecordingVenue(SimVenue(self.specs, self.ledger, fee_bps=fee_bps), self.journal),
+            universe=spec.universe,
+            currency=self.currency,
+            sample_ns=None,
+        )
+        for s in sorted(self.specs):
+            self.kernel.record(InstrumentDefined(ts_event=0, ts_init=0, spec=self.specs[s]))
+        self.kernel.record(
+            CashAdjusted(ts_event=0, ts_init=0, currency=self.currency, amount=cash, reason="t")
+        )
+        self.engine.start(0)
+        self.kernel.settle(0)
+
+    @property
+    def facts(self) -> list[object]:
+        return self.journal.facts
 
     def step(self, event: Bar) -> None:
-        now = event.ts_event
-        if now != self.instant:
-            if self.instant:
-                self.engine.on_time(self.instant)
-                self.settle(self.instant)
-            self.instant = now
-        for fact in self.venue.on_market(event):
-            self.record(fact)
-        self.ledger.apply(event)
-        self.engine.handle(event)
-        self.settle(now)
+        self.kernel.step_batch([event])
 
     def run(self, events: Iterable[Bar]) -> Harness:
-        for event in events:
-            self.step(event)
+        self.kernel.step_batch(list(events))
         self.finish()
         return self
 
     def finish(self) -> None:
-        if self.instant:
-            self.engine.on_time(self.instant)
-            self.settle(self.instant)
-
-    def settle(self, now: int) -> None:
-        while outgoing := self.engine.drain():
-            for item in outgoing:
-                if isinstance(item, SubmitOrder):
-                    if self.keep:
-                        self.facts.append(item)
-                    self.record(_submitted(item))
-                    for fact in self.venue.submit(item, now):
-                        self.record(fact)
-                elif isinstance(item, CancelOrder):
-                    if self.keep:
-                        self.facts.append(item)
-                    self.record(
-                        OrderPendingCancel(ts_event=now, ts_init=now, client_order_id=item.client_order_id)
-                    )
-                    for fact in self.venue.cancel(item, now):
-                        self.record(fact)
-                else:
-                    assert isinstance(item, Event)
-                    self.record(item)
+        if self.kernel.last_ts:
+            self.engine.on_time(self.kernel.last_ts)
+            self.kernel.settle(self.kernel.last_ts)
 
     # ── what tests look at ──
 
@@ -177,11 +169,6 @@ class Harness:
 
     def qty(self, symbol: str) -> Decimal:
         return self.ledger.position(symbol).qty
-
-
-def _submitted(cmd: SubmitOrder) -> OrderSubmitted:
-    fields = {f: getattr(cmd, f) for f in cmd.__struct_fields__ if f in OrderSubmitted.__struct_fields__}
-    return OrderSubmitted(**fields)
 
 
 # ── strategies and data ─────────────────────────────────────────────────────────────────────────
@@ -645,28 +632,19 @@ def test_same_inputs_give_the_same_commands_and_facts_in_any_process() -> None:
     assert int(only.split()[0]) > 1000
 
 
-def test_the_replay_session_submits_what_the_harness_submits(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_replay_driver_submits_what_the_harness_submits() -> None:
+    """The replay driver wires its own kernel (file journal, options): it decides the same orders."""
     from daemon import replay
     from daemon.journal import MemoryJournal
     from daemon.preflight import LoadedStrategy
     from engines.events import RunStarted
 
-    def make_engine(loaded: LoadedStrategy, ledger: Ledger, orders: Orders, currency: str, *rest: Any) -> Any:
-        specs = {s: spec_for(s) for s in loaded.spec.universe}
-        seed = rest[-1] if rest else 0
-        return PortfolioEngine(loaded.spec, ledger, orders, currency=currency, specs=specs, seed=seed)
-
     spec = example()
-    loaded = LoadedStrategy(spec, "0" * 64)
     specs = {s: spec_for(s) for s in spec.universe}
     journal = MemoryJournal()
     cfg = replay.ReplayConfig(strategy=EXAMPLE, data=(), out=Path("unused"))
-    try:
-        session = replay.Session(loaded, specs, journal, cfg)
-    except VibeError:  # the runner does not build portfolio engines yet: wire it here
-        monkeypatch.setattr(replay, "_make_engine", make_engine)
-        session = replay.Session(loaded, specs, journal, cfg)
-    assert isinstance(session.engine, PortfolioEngine)
+    kernel = replay._kernel(LoadedStrategy(spec, "0" * 64), specs, journal, cfg)
+    assert isinstance(kernel.engine, PortfolioEngine)
     bars = list(kospi_bars())
     run = RunStarted(
         ts_event=bars[0].ts_event,
@@ -679,10 +657,10 @@ def test_the_replay_session_submits_what_the_harness_submits(monkeypatch: pytest
         params={},
         strategy_sha256="0" * 64,
     )
-    session.begin(run, [specs[s] for s in sorted(specs)], D(10_000_000))
+    kernel.begin(run, [specs[s] for s in sorted(specs)], D(10_000_000))
     for i in range(0, len(bars), 4096):
-        session.step_batch(bars[i : i + 4096])
-    session.finish("t")
+        kernel.step_batch(bars[i : i + 4096])
+    kernel.finish("t")
     journalled = [e for e in journal.read() if isinstance(e, OrderSubmitted)]
     h = Harness(spec, D(10_000_000)).run(bars)
     key = [(s.ts_event, s.client_order_id, s.instrument, s.side, s.quantity) for s in h.submits()]

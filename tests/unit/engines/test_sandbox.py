@@ -39,6 +39,105 @@ HOSTILE_FILES = sorted(HOSTILE_DIR.glob("*.py"))
 REPO = HERE.parents[2]
 _HEADER = re.compile(rb"# (VT2\d\d): \S")
 _RUNTIME_ONLY = {"VT205", "VT206"}
+#: the line each hostile file's attack is on (for a runtime check, the statement that trips it)
+HOSTILE_LINES = {
+    "attrgetter_dunder": 2,
+    "builtins_attr_import": 2,
+    "builtins_lookup": 2,
+    "class_module_override": 3,
+    "coding_cookie": 2,
+    "compile_call": 2,
+    "compile_error": 2,
+    "computed_annotation": 7,
+    "computed_annotation_future": 9,
+    "coroutine_frame": 7,
+    "decimal_global_context": 2,
+    "decorator_getattr": 3,
+    "decorator_print": 2,
+    "deep_recursion": 3,
+    "del_finalizer": 3,
+    "dunder_import_call": 2,
+    "dunder_string_constant": 2,
+    "engines_orders": 2,
+    "engines_package": 2,
+    "enum_functional": 5,
+    "enum_subclass_functional": 9,
+    "eval_call": 2,
+    "evil_exception_str": 5,
+    "exception_at_load": 2,
+    "exception_traceback": 5,
+    "exec_call": 3,
+    "exit_call": 2,
+    "format_escape": 9,
+    "format_literal_traversal": 2,
+    "format_map_escape": 6,
+    "format_nested_spec": 2,
+    "format_via_str_class": 2,
+    "fstring_dunder": 2,
+    "generator_finalizer_swallow": 7,
+    "generator_frame": 7,
+    "get_type_hints": 2,
+    "getattr_dunder": 3,
+    "global_builtins": 3,
+    "huge_factorial": 4,
+    "huge_list_repeat": 2,
+    "huge_pow": 2,
+    "huge_pow_builtin": 2,
+    "huge_repeat": 2,
+    "huge_shift": 2,
+    "id_hash_nondeterminism": 2,
+    "import_builtins": 2,
+    "import_ctypes": 2,
+    "import_datetime": 2,
+    "import_importlib": 2,
+    "import_in_class": 3,
+    "import_in_function": 3,
+    "import_in_try": 3,
+    "import_os": 2,
+    "import_random": 2,
+    "import_socket": 2,
+    "import_subprocess": 2,
+    "import_sys": 2,
+    "import_time": 2,
+    "import_type_checking": 5,
+    "import_uuid": 2,
+    "infinite_c_iterator": 2,
+    "infinite_loop": 2,
+    "infinite_loop_bare_except": 5,
+    "infinite_loop_swallowed": 5,
+    "input_call": 2,
+    "lambda_globals": 3,
+    "make_dataclass_namespace": 2,
+    "match_capture_builtins": 3,
+    "match_class_kwd": 3,
+    "match_positional": 12,
+    "memoryview_call": 2,
+    "namedtuple_functional": 4,
+    "nested_repr_recursion": 5,
+    "non_utf8": 2,
+    "nonlocal_games": 3,
+    "normal_dist_samples": 4,
+    "nul_byte": 2,
+    "open_file": 2,
+    "print_call": 2,
+    "recursion_swallowed": 4,
+    "relative_import": 2,
+    "sdk_module_dict": 4,
+    "star_import": 2,
+    "statistics_random": 4,
+    "string_alias": 2,
+    "string_annotation": 3,
+    "subclasses_walk": 2,
+    "syntax_error": 2,
+    "type_three_arg": 2,
+    "typeddict_alias": 4,
+    "typevar_bound": 7,
+    "typing_sys": 4,
+    "unavailable_builtin": 4,
+    "update_wrapper_copy": 3,
+    "vars_dir": 2,
+    "walrus_getattr": 2,
+}
 
 
 def _expected_code(path: Path) -> str:
@@ -64,8 +163,8 @@ def test_hostile_file_is_refused_with_a_typed_error_naming_file_and_line(path: P
     error = caught.value
     assert error.code == _expected_code(path), str(error)
     assert error.file == str(path)
-    assert isinstance(error.line, int)
-    assert error.line > 1  # line 1 is the comment saying what the file tries
+    assert path.stem in HOSTILE_LINES, f"{path.name}: add the line of its attack to HOSTILE_LINES"
+    assert error.line == HOSTILE_LINES[path.stem], str(error)
     assert error.hint
     assert str(error).startswith(f"{path}:{error.line}: {error.code} ")
     assert module_name not in sys.modules  # a failed load leaves nothing registered
@@ -78,6 +177,12 @@ def test_hostile_file_is_refused_with_a_typed_error_naming_file_and_line(path: P
 )
 def test_runtime_attacks_pass_the_static_check_and_are_stopped_while_running(path: Path) -> None:
     check_source(path.read_bytes(), str(path))  # the static layer alone would not stop these
+    module_name = f"vt_runtime_{path.stem}"
+    with pytest.raises(SandboxViolation) as caught:
+        load_module(path.read_bytes(), str(path), module_name=module_name)
+    assert caught.value.code == _expected_code(path), str(caught.value)
+    assert (caught.value.file, caught.value.line) == (str(path), HOSTILE_LINES[path.stem])
+    assert module_name not in sys.modules
 
 
 def test_loader_restores_the_trace_function_and_unraisable_hook() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -25,6 +26,7 @@ from engines.events import (
 from engines.ledger import Ledger
 from engines.orders import Orders
 from engines.router import declare
+from engines.sandbox import load_module
 from engines.sdk import Context, OrderIntent, Params, Signal, SingleAssetStrategy, TargetPosition
 from engines.single import SingleAssetEngine
 from engines.specs import spec_for
@@ -45,11 +47,6 @@ class Scripted(SingleAssetStrategy[P]):
     def on_bar(self, ctx: Context, bar: Bar) -> Signal:
         ctx.log(f"bar {bar.close}")
         return self.script.pop(0) if self.script else None  # type: ignore[return-value]
-
-
-class Raises(SingleAssetStrategy[P]):
-    def on_bar(self, ctx: Context, bar: Bar) -> Signal:
-        return TargetPosition(D(1) / D(0))
 
 
 def engine(cls: type, script: Sequence[object] = ()) -> tuple[SingleAssetEngine, Ledger, Orders]:
@@ -164,10 +161,41 @@ def test_contract_violation_stops_with_its_code() -> None:
     assert exc.value.code == "VT301"
 
 
+RAISING_FILE = "strategies/raising.py"
+RAISING_SOURCE = f'''\
+from decimal import Decimal
+
+from engines.sdk import Bar, Context, Params, Signal, SingleAssetStrategy, TargetPosition
+
+
+class P(Params, frozen=True, kw_only=True):
+    symbol: str = "{SYMBOL}"
+
+
+class Raises(SingleAssetStrategy[P]):
+    def on_bar(self, ctx: Context, bar: Bar) -> Signal:
+        size = Decimal(1) / Decimal(0)
+        return TargetPosition(size)
+
+
+STRATEGY = Raises
+'''
+
+
 def test_exception_in_strategy_code_is_a_typed_error_with_its_line() -> None:
-    eng, _, _ = engine(Raises)
+    # loaded from its own file, as a run does: the line is the strategy file's, not the engine's
+    namespace = load_module(RAISING_SOURCE, RAISING_FILE, module_name="vt_raising")
+    sys.modules.pop("vt_raising", None)
+    spec = declare(namespace, source=RAISING_SOURCE, filename=RAISING_FILE)
+    ledger = Ledger()
+    ledger.apply(InstrumentDefined(ts_event=0, ts_init=0, spec=spec_for(SYMBOL)))
+    eng = SingleAssetEngine(spec, ledger, Orders(), currency="USDT")
+    eng.start(0)
     with pytest.raises(StrategyError) as exc:
         eng.handle(bar(60))
     assert exc.value.code == "VT330"
     assert "DivisionByZero" in exc.value.message or "ZeroDivision" in exc.value.message
     assert "at ts 60" in exc.value.message
+    assert (exc.value.file, exc.value.line) == (RAISING_FILE, 12)
+    assert RAISING_SOURCE.splitlines()[12 - 1].strip() == "size = Decimal(1) / Decimal(0)"
+    assert str(exc.value).startswith(f"{RAISING_FILE}:12: VT330 ")

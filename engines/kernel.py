@@ -1,0 +1,340 @@
+"""The kernel: the session fold that the replay driver and the live driver share.
+
+One :class:`Kernel` holds what a running strategy folds — the journal, the ledger, the order book and
+the per-type engine — and steps them the same way whatever drives it:
+
+* **record** a fact: validate it against the order book and the ledger, append it to the journal,
+  then fold it into ledger, orders and engine. A fact either side would refuse is never journalled,
+  so a journal never holds an event that would fail the next fold (a restart replays it).
+* **market events** go to the venue port first (a simulated venue matches against them and its fills
+  are folded before anyone sees the event), then to the ledger's marks, then to the engine.
+* the engine's **outgoing** commands go to the venue port: the intent (``OrderSubmitted``) is
+  recorded before the port sees the order. The simulated venue answers at once (its facts come
+  back from the call); a live venue answers later, and the live driver records its facts as they
+  arrive.
+* **timers**: an engine says when it must act even if no data arrives (:meth:`Engine.next_deadline`).
+  The driver calls :meth:`Kernel.fire_timers` with the time it is about to reach: the replay driver
+  in exchange time between instants, the live driver from a timer on the wall clock.
+
+The kernel is pure: no I/O, no clock of its own (the :class:`~engines.clock.Clock` port stamps
+``ts_init``), no await. daemon/ owns the loops, the timers and the I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Final, Protocol
+
+from engines.arbitrage import ArbitrageEngine
+from engines.clock import REPLAY_CLOCK, Clock
+from engines.engine import Outgoing
+from engines.events import (
+    ORDER_EVENTS,
+    Bar,
+    CancelOrder,
+    CashAdjusted,
+    Event,
+    InstrumentDefined,
+    MarketEvent,
+    MarkPrice,
+    OrderPendingCancel,
+    QueryOrder,
+    RunFinished,
+    RunStarted,
+    SubmitOrder,
+    submitted,
+)
+from engines.instruments import InstrumentSpec
+from engines.ledger import Ledger
+from engines.orders import Orders
+from engines.portfolio import PortfolioEngine
+from engines.router import StrategySpec
+from engines.single import SingleAssetEngine
+
+
+class Engine(Protocol):
+    """A per-type engine: sans-I/O, driven only through these calls (DESIGN.md section 2)."""
+
+    def start(self, now_ns: int) -> None: ...
+
+    def handle(self, event: Event) -> None: ...
+
+    def on_time(self, now_ns: int) -> None:
+        """Time has moved past ``now_ns``: every event stamped ``now_ns`` was handled."""
+
+    def next_deadline(self) -> int | None:
+        """The next time the engine must act even if nothing arrives (a schedule, a leg timeout)."""
+
+    def finish(self, now_ns: int) -> None:
+        """The data or the session has ended at ``now_ns``: journal what is still pending."""
+
+    def drain(self) -> Sequence[Outgoing]: ...
+
+
+ENGINES: Final[dict[str, type[SingleAssetEngine] | type[PortfolioEngine] | type[ArbitrageEngine]]] = {
+    "single": SingleAssetEngine,
+    "portfolio": PortfolioEngine,
+    "arbitrage": ArbitrageEngine,
+}
+"""The router's last step: the declared type picks its engine; nothing else can."""
+
+
+def make_engine(
+    spec: StrategySpec,
+    ledger: Ledger,
+    orders: Orders,
+    *,
+    currency: str,
+    specs: Mapping[str, InstrumentSpec],
+    seed: int = 0,
+    venues: Mapping[str, str] | None = None,
+    clock: Clock = REPLAY_CLOCK,
+) -> Engine:
+    """The engine of the strategy's declared type. Its constructor checks every setting it reads,
+    so building one is also the complete preflight of a declaration's parameters."""
+    engine = ENGINES[spec.strategy_type]
+    return engine(spec, ledger, orders, currency=currency, specs=specs, seed=seed, venues=venues, clock=clock)
+
+
+class VenuePort(Protocol):
+    """Where commands go. Each call returns the facts the venue answers at once (a simulated venue
+    answers everything at once; a live venue returns nothing and answers later, as events)."""
+
+    def submit(self, cmd: SubmitOrder, at_ns: int) -> Sequence[Event]: ...
+
+    def cancel(self, cmd: CancelOrder, at_ns: int) -> Sequence[Event]: ...
+
+    def query(self, cmd: QueryOrder, at_ns: int) -> Sequence[Event]: ...
+
+    def on_market(self, event: MarketEvent) -> Sequence[Event]:
+        """A market event reached the process: a simulated venue matches against it."""
+        ...
+
+
+class JournalPort(Protocol):
+    """The journal as the kernel needs it: append stamps each event's ``seq`` and returns them."""
+
+    def append(self, events: Sequence[Event]) -> Sequence[Event]: ...
+
+
+class Kernel:
+    """The state one strategy session folds, stepped per fact and per market event."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        ledger: Ledger,
+        orders: Orders,
+        journal: JournalPort,
+        venue: VenuePort,
+        universe: Iterable[str],
+        currency: str,
+        clock: Clock = REPLAY_CLOCK,
+        sample_ns: int | None = 1_000_000_000,
+        journal_market: bool = False,
+    ) -> None:
+        self.engine = engine
+        self.ledger = ledger
+        self.orders = orders
+        self.journal = journal
+        self.venue = venue
+        self.clock = clock
+        self.universe = frozenset(universe)
+        self.currency = currency
+        #: equity is sampled (MarkPrice per universe symbol) on tick streams every ``sample_ns``;
+        #: None samples nothing (bars always journal their close)
+        self.sample_ns = sample_ns
+        #: journal every market event too (a live session, so that it can be re-driven); a replay
+        #: does not, its data files are the record
+        self.journal_market = journal_market
+        self.next_sample = 0 if sample_ns is not None else 2**63
+        self.market_events = 0
+        self.duplicate_fills = 0
+        self.last_ts = 0
+        self._bars = False
+
+    # ── facts ──
+
+    def record(self, event: Event) -> Event | None:
+        """Validate a fact, journal it, then fold it everywhere: nothing acts on a fact the journal
+        lacks, and the journal never holds a fact the folds refuse. Returns the journalled fact, or
+        None for a fill already folded (deduplicated by trade id), which is dropped."""
+        plan = None
+        if isinstance(event, ORDER_EVENTS):
+            plan = self.orders.check(event)  # type: ignore[arg-type]
+            if plan.duplicate_fill:
+                # the same execution again (a resent stream message, a reconciliation): folded once,
+                # journalled once, so a fold of the journal never counts it twice
+                self.duplicate_fills += 1
+                return None
+        self.ledger.check(event)
+        (stamped,) = self.journal.append([event])
+        self.ledger.apply(stamped)
+        if plan is not None:
+            self.orders.commit(stamped, plan)  # type: ignore[arg-type]
+        self.engine.handle(stamped)
+        return stamped
+
+    def begin(self, run: RunStarted, specs: Iterable[InstrumentSpec], cash: Decimal) -> None:
+        """Journal the run's start, its instruments and its capital, then start the strategy."""
+        ts, ts_init = run.ts_event, self.clock.ts_init(run.ts_event)
+        self.record(run)
+        for spec in specs:
+            self.record(InstrumentDefined(ts_event=ts, ts_init=ts_init, spec=spec))
+        self.record(
+            CashAdjusted(
+                ts_event=ts, ts_init=ts_init, currency=self.currency, amount=cash, reason="initial capital"
+            )
+        )
+        self.engine.start(ts)
+        self.settle(ts)
+
+    # ── market events ──
+
+    def step_batch(self, batch: Sequence[MarketEvent]) -> None:
+        """Step every event of a batch: the replay's hot loop, so its lookups are hoisted.
+
+        Per event, in this order: at a new instant the previous one is closed (``on_time``) and the
+        timers due strictly before the new one fire; the venue matches working orders against the
+        event (its fills are journalled and folded before anyone sees the event); the ledger takes
+        its price; a tick stream is sampled for equity on whole ``sample_ns`` boundaries; the engine
+        handles it, and what the engine asks for is dispatched.
+        """
+        on_market = self.venue.on_market
+        apply_mark = self.ledger.apply
+        handle = self.engine.handle
+        on_time = self.engine.on_time
+        next_deadline = self.engine.next_deadline
+        drain = self.engine.drain
+        settle = self.settle
+        record = self.record
+        next_sample = self.next_sample
+        sample_ns = self.sample_ns or 1
+        journal_market = self.journal_market
+        instant = self.last_ts
+        for event in batch:
+            now = event.ts_event
+            if now != instant:
+                # every event of the previous instant is in: engines that act on whole instants
+                # (a portfolio rebalancing on all of a day's bars) act now, before the venue sees
+                # the next instant, so their market orders fill on it
+                if instant:
+                    on_time(instant)
+                    settle(instant)
+                    deadline = next_deadline()
+                    if deadline is not None and deadline < now:
+                        self.last_ts = instant
+                        self.fire_timers(now)
+                instant = now
+            for fact in on_market(event):
+                record(fact)
+            if journal_market:
+                self.journal.append([event])
+            is_bar = type(event) is Bar
+            if not is_bar and now >= next_sample:
+                self.sample(now)
+                next_sample = now - now % sample_ns + sample_ns
+            apply_mark(event)
+            handle(event)
+            outgoing = drain()
+            if outgoing:
+                self.dispatch(outgoing, now)
+                settle(now)
+            if is_bar:
+                self._bars = True
+                record(
+                    MarkPrice(
+                        ts_event=now,
+                        ts_init=self.clock.ts_init(now),
+                        instrument=event.instrument,
+                        price=event.close,  # type: ignore[union-attr]
+                    )
+                )
+        self.next_sample = next_sample
+        self.market_events += len(batch)
+        self.last_ts = instant
+
+    def fire_timers(self, until_ns: int) -> int:
+        """Let the engine act at each of its deadlines strictly before ``until_ns``, in order.
+
+        Returns how many fired. A deadline at ``until_ns`` itself is not fired: the driver is about
+        to hand over what happens at that instant, and the instant's close covers it.
+        """
+        fired = 0
+        while (deadline := self.engine.next_deadline()) is not None and deadline < until_ns:
+            if fired and deadline <= self.last_ts:
+                break  # an engine that does not move its deadline past the last one must not spin
+            at = max(deadline, self.last_ts)
+            self.engine.on_time(at)
+            self.settle(at)
+            self.last_ts = at
+            fired += 1
+        return fired
+
+    def next_deadline(self) -> int | None:
+        return self.engine.next_deadline()
+
+    # ── commands ──
+
+    def settle(self, now: int) -> None:
+        """Dispatch what the engine asks for until it asks for nothing more.
+
+        A venue answer journalled during dispatch (an ack, a fill) may make the engine ask for more
+        (the next leg of an arbitrage), so this drains again until the engine is quiet.
+        """
+        drain = self.engine.drain
+        while outgoing := drain():
+            self.dispatch(outgoing, now)
+
+    def sample(self, now: int) -> None:
+        ts_init = self.clock.ts_init(now)
+        for symbol in sorted(self.universe):
+            mark = self.ledger.mark(symbol)
+            if mark is not None:
+                self.record(MarkPrice(ts_event=now, ts_init=ts_init, instrument=symbol, price=mark))
+
+    def dispatch(self, outgoing: Sequence[Outgoing], now: int) -> None:
+        venue = self.venue
+        for item in outgoing:
+            if isinstance(item, SubmitOrder):
+                # an order released by a fact stamped later than now (an ack after latency) leaves
+                # at that fact's time, so latencies add up across an arbitrage's legs
+                at = max(now, item.ts_event)
+                self.record(submitted(item))
+                for fact in venue.submit(item, at):
+                    self.record(fact)
+            elif isinstance(item, CancelOrder):
+                order = self.orders.get(item.client_order_id)
+                if order is None or order.status.is_terminal:
+                    continue  # it ended before the cancel went out: there is nothing to cancel
+                at = max(now, item.ts_event)
+                self.record(
+                    OrderPendingCancel(
+                        ts_event=at, ts_init=self.clock.ts_init(at), client_order_id=item.client_order_id
+                    )
+                )
+                for fact in venue.cancel(item, at):
+                    self.record(fact)
+            elif isinstance(item, QueryOrder):
+                for fact in venue.query(item, max(now, item.ts_event)):
+                    self.record(fact)
+            else:
+                self.record(item)  # a fact the engine states: a log, a halt, a rebalance, ...
+
+    # ── the end ──
+
+    def finish(self, run_id: str, reason: str = "end of data") -> None:
+        """Close the last instant, let the engine journal what is pending, and journal the end."""
+        last = self.last_ts
+        if last:
+            self.engine.on_time(last)
+            self.settle(last)
+            self.engine.finish(last)
+            self.settle(last)
+        if not self._bars and last and self.sample_ns is not None:
+            self.sample(last)
+        self.record(
+            RunFinished(ts_event=last, ts_init=self.clock.ts_init(last), run_id=run_id, reason=reason)
+        )
