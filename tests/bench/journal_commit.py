@@ -6,7 +6,7 @@ about 10 s in all). Phases:
 
 * ``raw_fdatasync``: ``os.write`` of one intent's record then ``os.fdatasync``, on a bare file: the
   machine's floor for one durable intent;
-* ``barrier_single``: :class:`daemon.journal_writer.JournalWriter`, one coroutine appending one
+* ``barrier_single``: :class:`daemon.journal.writer.JournalWriter`, one coroutine appending one
   ``OrderSubmitted`` then awaiting ``barrier()``, in a loop: the latency one intent sees (p50/p99);
 * ``group_commit``: ``--coroutines`` (100) coroutines each doing the same in a loop: intents per
   second and fsyncs per intent when barriers share commits, and the barrier latency under that load;
@@ -32,7 +32,7 @@ from time import perf_counter
 import msgspec
 
 from daemon.journal import FileJournal, MemoryJournal, verify
-from daemon.journal_writer import JournalWriter
+from daemon.journal.writer import JournalWriter
 from engines.events import OrderSubmitted, OrderType, Side
 
 T0 = 1_700_000_000_000_000_000

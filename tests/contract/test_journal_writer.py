@@ -1,4 +1,4 @@
-"""The journal contract, run against :class:`daemon.journal_writer.JournalWriter`, on asyncio and uvloop.
+"""The journal contract, run against :class:`daemon.journal.writer.JournalWriter`, on asyncio and uvloop.
 
 The writer is asynchronous, so :class:`DrivenWriter` drives one on a private event loop and presents
 it as a :class:`~daemon.journal.JournalStore`: ``append`` is the writer's own, ``flush`` and ``sync``
@@ -18,7 +18,7 @@ from typing import Self
 import pytest
 
 from daemon.journal import FileJournal, JournalError, JournalStore, MemoryJournal
-from daemon.journal_writer import JournalWriter
+from daemon.journal.writer import JournalWriter
 from engines.events import AnyEvent, Event
 from tests.contract.journal_contract import JournalStoreContract, every_event_type, quotes
 

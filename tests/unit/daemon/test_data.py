@@ -20,7 +20,7 @@ import msgspec
 import pytest
 
 from daemon import data
-from daemon.data import DataError
+from daemon.data import DataError, chunks, fixture
 from engines.errors import ERROR_CODES
 from engines.events import Bar, MarketEvent, QuoteTick, Side, TradeTick
 
@@ -602,7 +602,7 @@ def test_tampered_manifest_is_vt509(fixture_dir: Path, change: dict[str, object]
 def test_a_crafted_chunk_with_a_matching_sha_is_still_vt509(fixture_dir: Path) -> None:
     """Consistent sha, inconsistent content: the decoder checks the columns against the counts."""
     path = fixture_dir / data.EVENTS_NAME
-    chunk = data._Chunk(
+    chunk = chunks._Chunk(
         kinds=b"\x00" * 5,  # five quotes announced ...
         decimals=["1"],
         symbols=["sim:X"],
@@ -612,7 +612,7 @@ def test_a_crafted_chunk_with_a_matching_sha_is_still_vt509(fixture_dir: Path) -
         bars=tuple(b"" for _ in range(8)),
     )
     payload = msgspec.msgpack.encode(chunk)
-    bogus = data.EVENTS_MAGIC + data._FRAME.pack(0, len(payload), 5) + payload
+    bogus = data.EVENTS_MAGIC + fixture._FRAME.pack(0, len(payload), 5) + payload
     path.write_bytes(bogus)
     edit_manifest(
         fixture_dir,

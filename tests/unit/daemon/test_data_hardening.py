@@ -33,7 +33,7 @@ import pytest
 
 from daemon import data
 from daemon.cli import main
-from daemon.data import DataError
+from daemon.data import DataError, merging
 from engines.errors import ERROR_CODES
 from engines.events import Bar, MarketEvent, QuoteTick, TradeTick
 
@@ -340,7 +340,7 @@ def test_the_overlap_check_agrees_with_its_definition() -> None:
             times = [t := t + rng.choice([0, 1, 3]) for _ in range(rng.randint(1, 5))]
             sources.append(((symbol, kind, MINUTE if kind == "bars" else 0), times))
         feeds = [
-            data._Feed(
+            merging._Feed(
                 f"f{i}",
                 [event(key, ts) for ts in times],
                 {key: (times[0], times[-1]) if rng.random() < 0.4 else None},
@@ -348,7 +348,7 @@ def test_the_overlap_check_agrees_with_its_definition() -> None:
             for i, (key, times) in enumerate(sources)
         ]
         try:
-            list(data._merge_feeds(feeds))
+            list(merging._merge_feeds(feeds))
             refused_it = False
         except DataError as error:
             assert error.code == "VT512"

@@ -27,7 +27,6 @@ from typing import Any
 import msgspec
 import pytest
 
-import daemon.journal as journal_module
 from daemon.journal import (
     HEADER,
     MAX_RECORD_BYTES,
@@ -38,6 +37,7 @@ from daemon.journal import (
     file_sha256,
     verify,
 )
+from daemon.journal import inspection as journal_module  # where export reads records
 from engines.events import StrategyLog
 from tests.contract.journal_contract import every_event_type, quotes
 

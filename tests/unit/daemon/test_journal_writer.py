@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import pytest
 
 from daemon.journal import HEADER, FileJournal, JournalError, MemoryJournal, verify
-from daemon.journal_writer import JournalWriter
+from daemon.journal.writer import JournalWriter
 from engines.events import Event
 from tests.contract.journal_contract import every_event_type, quotes
 

@@ -225,7 +225,7 @@ def day(y: int, m: int, d: int) -> int:
 
 
 def bar(symbol: str, opened: int, close: str, open_: str | None = None) -> Bar:
-    """A daily bar of the date opening at ``opened``, stamped at the next midnight like daemon/data.py."""
+    """A daily bar of the date opening at ``opened``, stamped at the next midnight like daemon/data/ does."""
     c, o = D(close), D(open_ if open_ is not None else close)
     return Bar(
         ts_event=opened + DAY,

@@ -36,7 +36,8 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Final, Self
 
-from daemon.journal import IO_ERROR, FileJournal, JournalError
+from daemon.journal.format import IO_ERROR, JournalError
+from daemon.journal.stores import FileJournal
 from engines.events import Event
 
 __all__ = ["JournalWriter"]
