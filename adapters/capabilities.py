@@ -14,7 +14,7 @@ from typing import Final
 import msgspec
 
 from engines.errors import CapabilityError
-from engines.instruments import parse_symbol
+from engines.model.instruments import parse_symbol
 
 
 class Support(StrEnum):

@@ -24,6 +24,7 @@ from daemon.interrupt import Interrupted
 from daemon.preflight import UsageError, load_strategy, validate
 from engines.errors import VibeError
 from engines.sdk import STRATEGY_TYPES
+from engines.units import NS_PER_MS
 
 DEFAULT_STRATEGY = Path("strategies/my_strategy_a.py")
 
@@ -265,7 +266,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         latency_ns=latency_ns(args.latency_ms),
         reject_every=args.reject_every,
         reject_prob=args.reject_prob,
-        sample_ns=args.sample_ms * 1_000_000,
+        sample_ns=args.sample_ms * NS_PER_MS,
         loop=args.loop,
         seed=args.seed,
         quiet=args.quiet,

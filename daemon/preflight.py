@@ -16,10 +16,10 @@ from adapters.capabilities import Mode, preflight
 from engines.errors import VibeError
 from engines.kernel import Engine, make_engine
 from engines.ledger import Ledger
-from engines.orders import Orders
-from engines.router import StrategySpec, declare, parse_overrides
-from engines.sandbox import load_module
-from engines.specs import spec_for
+from engines.markets.specs import spec_for
+from engines.orders.book import Orders
+from engines.strategy.declaration import StrategySpec, declare, parse_overrides
+from engines.strategy.sandbox.runtime import load_module
 
 
 class UsageError(Exception):

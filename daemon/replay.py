@@ -34,16 +34,17 @@ from daemon.journal import FileJournal, file_sha256
 from daemon.preflight import LoadedStrategy, load_strategy
 from engines.clock import ReplayClock
 from engines.errors import VibeError
-from engines.events import AnyEvent, MarketEvent, RunStarted
-from engines.instruments import InstrumentSpec
 from engines.kernel import JournalPort, Kernel, make_engine
 from engines.ledger import Ledger
-from engines.orders import Orders
-from engines.sim import SimVenue
-from engines.specs import spec_for
+from engines.markets.specs import spec_for
+from engines.model.events import AnyEvent, MarketEvent, RunStarted
+from engines.model.instruments import InstrumentSpec
+from engines.orders.book import Orders
+from engines.sim.venue import SimVenue
+from engines.units import NS_PER_DAY, NS_PER_MS, NS_PER_SECOND
 
 JOURNAL_NAME = "journal.vtj"
-DEFAULT_SAMPLE_NS = 1_000_000_000
+DEFAULT_SAMPLE_NS = NS_PER_SECOND
 QUEUE_BATCHES = 8
 
 
@@ -268,8 +269,8 @@ class Progress:
 
 # ── options ─────────────────────────────────────────────────────────────────────────────────────
 
-MAX_LATENCY_NS = 86_400 * 10**9
-MAX_SAMPLE_NS = 366 * 86_400 * 10**9
+MAX_LATENCY_NS = NS_PER_DAY
+MAX_SAMPLE_NS = 366 * NS_PER_DAY
 MAX_FEE_BPS = Decimal(10_000)
 MAX_CASH = Decimal(10) ** 18
 MAX_SEED = 2**64 - 1
@@ -297,15 +298,15 @@ def check_options(cfg: ReplayConfig) -> None:
         _in_range("--fee-bps", fee, "0 to 10000 (100%)", fee.is_finite() and 0 <= fee <= MAX_FEE_BPS)
     _in_range(
         "--latency-ms",
-        Decimal(cfg.latency_ns) / 1_000_000,
+        Decimal(cfg.latency_ns) / NS_PER_MS,
         "0 to 86400000 (one day)",
         0 <= cfg.latency_ns <= MAX_LATENCY_NS,
     )
     _in_range(
         "--sample-ms",
-        cfg.sample_ns // 1_000_000,
+        cfg.sample_ns // NS_PER_MS,
         "1 to 31622400000 (366 days)",
-        1_000_000 <= cfg.sample_ns <= MAX_SAMPLE_NS,
+        NS_PER_MS <= cfg.sample_ns <= MAX_SAMPLE_NS,
     )
     if cfg.reject_every is not None:
         _in_range("--reject-every", cfg.reject_every, "an integer >= 1", cfg.reject_every >= 1)
@@ -321,7 +322,7 @@ def check_options(cfg: ReplayConfig) -> None:
 
 def latency_ns(ms: Decimal) -> int:
     """Milliseconds as whole nanoseconds; refused (not rounded) when finer than a nanosecond."""
-    ns = ms * 1_000_000
+    ns = ms * NS_PER_MS
     if not ns.is_finite() or ns != ns.to_integral_value():
         raise OptionError(f"--latency-ms {ms}: allowed a multiple of 0.000001 (one nanosecond)")
     if abs(ns) > MAX_LATENCY_NS:

@@ -16,7 +16,8 @@ from itertools import pairwise
 
 import msgspec
 
-from engines.events import (
+from engines.ledger import Ledger
+from engines.model.events import (
     ArbitrageResolved,
     CashAdjusted,
     Event,
@@ -28,11 +29,11 @@ from engines.events import (
     RunStarted,
     SnapshotSkipped,
 )
-from engines.ledger import Ledger
+from engines.units import NS_PER_DAY
 
 RATIO_PLACES = Decimal("1e-10")
 _CTX = Context(prec=50, rounding=ROUND_HALF_EVEN)
-NS_PER_YEAR = 365 * 86_400 * 10**9
+NS_PER_YEAR = 365 * NS_PER_DAY
 
 
 class RoundTrip(msgspec.Struct, frozen=True, kw_only=True):

@@ -10,6 +10,7 @@ from decimal import Decimal
 import msgspec
 
 from daemon.report import EquityPoint, Report, RoundTrip, display
+from engines.units import NS_PER_SECOND
 
 WIDTH, HEIGHT, PAD = 900, 260, 40
 
@@ -32,7 +33,7 @@ def _polyline(values: Sequence[Decimal], *, invert: bool = False) -> tuple[str, 
 
 def _when(ts_ns: int) -> str:
     """Exchange time as a UTC ISO timestamp, to the second (the journal keeps the nanoseconds)."""
-    return dt.datetime.fromtimestamp(ts_ns // 1_000_000_000, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return dt.datetime.fromtimestamp(ts_ns // NS_PER_SECOND, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _chart(

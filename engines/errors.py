@@ -89,7 +89,7 @@ ERROR_CODES: Final[dict[str, ErrorCode]] = {
     "VT135": ErrorCode(
         "no instrument spec for symbol",
         "Pass an InstrumentSpec override for the symbol, or use a market the built-in table covers "
-        "(engines/specs.py).",
+        "(engines/markets/specs.py).",
     ),
     # ── sandbox (2xx) ──
     "VT200": ErrorCode("sandbox violation", "See docs/sandbox.md for what a strategy file may do."),

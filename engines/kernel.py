@@ -26,31 +26,30 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Final, Protocol
 
-from engines.arbitrage import ArbitrageEngine
+from engines.arbitrage.engine import ArbitrageEngine
 from engines.clock import REPLAY_CLOCK, Clock
-from engines.engine import Outgoing
-from engines.events import (
+from engines.ledger import Ledger
+from engines.model.codec import submitted
+from engines.model.commands import CancelOrder, QueryOrder, SubmitOrder
+from engines.model.events import (
     ORDER_EVENTS,
     Bar,
-    CancelOrder,
     CashAdjusted,
     Event,
     InstrumentDefined,
     MarketEvent,
     MarkPrice,
     OrderPendingCancel,
-    QueryOrder,
     RunFinished,
     RunStarted,
-    SubmitOrder,
-    submitted,
 )
-from engines.instruments import InstrumentSpec
-from engines.ledger import Ledger
-from engines.orders import Orders
+from engines.model.instruments import InstrumentSpec
+from engines.orders.book import Orders
 from engines.portfolio import PortfolioEngine
-from engines.router import StrategySpec
 from engines.single import SingleAssetEngine
+from engines.strategy.declaration import StrategySpec
+from engines.strategy.runtime import Outgoing
+from engines.units import NS_PER_SECOND
 
 
 class Engine(Protocol):
@@ -77,7 +76,7 @@ ENGINES: Final[dict[str, type[SingleAssetEngine] | type[PortfolioEngine] | type[
     "portfolio": PortfolioEngine,
     "arbitrage": ArbitrageEngine,
 }
-"""The router's last step: the declared type picks its engine; nothing else can."""
+"""The declared type picks its engine (the declaration checked it); nothing else can."""
 
 
 def make_engine(
@@ -132,7 +131,7 @@ class Kernel:
         universe: Iterable[str],
         currency: str,
         clock: Clock = REPLAY_CLOCK,
-        sample_ns: int | None = 1_000_000_000,
+        sample_ns: int | None = NS_PER_SECOND,
         journal_market: bool = False,
     ) -> None:
         self.engine = engine

@@ -5,7 +5,7 @@ rebuilding it after a restart is ``fold(journal)``. It never reads a clock and n
 
 Accounting rules
 ----------------
-* **Exact arithmetic.** Every computation runs under :data:`LEDGER_CONTEXT`, installed with
+* **Exact arithmetic.** Every computation runs under :data:`~engines.decimals.LEDGER_CONTEXT`, installed with
   :func:`decimal.localcontext`, so a caller that changes the thread's decimal context cannot
   change a digit of the ledger. Sums and products are exact: the context has 50 digits and traps
   ``Inexact``, so a figure that would need more (amounts beyond about 10**31) raises
@@ -31,9 +31,9 @@ Accounting rules
   A non-positive price is not a mark (venues quote an empty book side as 0) and is ignored.
 * **Equity** in a currency involves no FX conversion: cash in that currency, the marked value of
   spot and equity positions quoted in it, and the unrealised PnL of contracts settled in it.
-* **Fills** are :class:`~engines.events.OrderFilled` events, :class:`~engines.events.FillReport`
+* **Fills** are :class:`~engines.model.events.OrderFilled` events, :class:`~engines.model.events.FillReport`
   (a fill found by reconciliation, a real execution) included. The ledger folds every fill it is
-  given: deduplication by trade id is the order book's (:meth:`engines.orders.Orders.check` says
+  given: deduplication by trade id is the order book's (:meth:`engines.orders.book.Orders.check` says
   whether a fill is new), so a fold must not hand it a fill the order book ignored.
 
 Validate, then journal, then fold
@@ -49,24 +49,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable
-from decimal import (
-    ROUND_05UP,
-    ROUND_HALF_EVEN,
-    Context,
-    Decimal,
-    DecimalException,
-    DivisionByZero,
-    Inexact,
-    InvalidOperation,
-    Overflow,
-    localcontext,
-)
+from decimal import ROUND_HALF_EVEN, Decimal, DecimalException, localcontext
 from typing import Final, NamedTuple, ParamSpec, TypeVar
 
 import msgspec
 
+from engines.decimals import LEDGER_CONTEXT, LEDGER_DIVISION_CONTEXT
 from engines.errors import LedgerError
-from engines.events import (
+from engines.model.events import (
     Bar,
     CashAdjusted,
     Event,
@@ -76,32 +66,12 @@ from engines.events import (
     QuoteTick,
     TradeTick,
 )
-from engines.instruments import InstrumentKind, InstrumentSpec
+from engines.model.instruments import InstrumentKind, InstrumentSpec
 
-__all__ = ["BOOK_QUANTUM", "LEDGER_CONTEXT", "Ledger", "LedgerSnapshot", "Position", "fold"]
+__all__ = ["BOOK_QUANTUM", "Ledger", "LedgerSnapshot", "Position", "fold"]
 
-
-def _context(rounding: str, *traps: type[DecimalException]) -> Context:
-    # Every field is spelled out: Context() fills omitted ones from decimal.DefaultContext,
-    # which any library may have modified.
-    return Context(
-        prec=50,
-        rounding=rounding,
-        Emin=-999_999,
-        Emax=999_999,
-        capitals=1,
-        clamp=0,
-        flags=[],
-        traps=[InvalidOperation, DivisionByZero, Overflow, *traps],
-    )
-
-
-LEDGER_CONTEXT: Final = _context(ROUND_HALF_EVEN, Inexact)
 BOOK_QUANTUM: Final = Decimal("1e-18")
-
-# Dividing under ROUND_05UP with digits to spare and then quantizing half-even gives the correctly
-# rounded quotient: 05UP keeps a rounded intermediate from ever looking like an exact half.
-_DIVISION_CONTEXT: Final = _context(ROUND_05UP)
+"""What an inexact division is rounded to (half-even): finer than any venue's cash or contract precision."""
 
 _ZERO: Final = Decimal(0)
 
@@ -110,7 +80,7 @@ _R = TypeVar("_R")
 
 
 def _exact(method: Callable[_P, _R]) -> Callable[_P, _R]:
-    """Run ``method`` under :data:`LEDGER_CONTEXT`, whatever the caller's decimal context is."""
+    """Run ``method`` under ``LEDGER_CONTEXT``, whatever the caller's decimal context is."""
 
     @functools.wraps(method)
     def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
@@ -124,8 +94,12 @@ def _exact(method: Callable[_P, _R]) -> Callable[_P, _R]:
 
 
 def _div(dividend: Decimal, divisor: Decimal) -> Decimal:
-    """``dividend / divisor``: exact when it can be, else rounded half-even to BOOK_QUANTUM."""
-    ctx = _DIVISION_CONTEXT.copy()
+    """``dividend / divisor``: exact when it can be, else rounded half-even to BOOK_QUANTUM.
+
+    Dividing under ROUND_05UP with digits to spare and then quantizing half-even gives the correctly
+    rounded quotient: 05UP keeps a rounded intermediate from ever looking like an exact half.
+    """
+    ctx = LEDGER_DIVISION_CONTEXT.copy()
     quotient = ctx.divide(dividend, divisor)
     booked = quotient.quantize(BOOK_QUANTUM, rounding=ROUND_HALF_EVEN, context=ctx)
     # An inexact 05UP quotient never ends in 0, so it can only equal its quantized self if exact.

@@ -1,6 +1,6 @@
 """The portfolio engine: target weights over a universe, rebalanced on a schedule, in two phases.
 
-The engine keeps the latest :class:`~engines.events.Bar` of every universe symbol. When exchange time
+The engine keeps the latest :class:`~engines.model.events.Bar` of every universe symbol. When exchange time
 moves past an instant that had bars (:meth:`PortfolioEngine.on_time`) and that instant starts a new
 schedule period, it calls the strategy's ``rebalance(ctx, bars)``, checks the weights against the
 portfolio contract and turns them into market orders:
@@ -28,40 +28,24 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import (
-    ROUND_DOWN,
-    ROUND_HALF_EVEN,
-    Context,
-    Decimal,
-    DivisionByZero,
-    InvalidOperation,
-    Overflow,
-    localcontext,
-)
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, localcontext
 from typing import Any, Final, cast
 
 from engines.clock import REPLAY_CLOCK, Clock
-from engines.contract import check_weights
-from engines.engine import OrderIds, Outgoing, StrategyRuntime
+from engines.decimals import PORTFOLIO_CONTEXT
 from engines.errors import CapabilityError, DeclarationError
-from engines.events import (
-    ORDER_EVENTS,
-    Bar,
-    CancelOrder,
-    Event,
-    OrderEvent,
-    OrderType,
-    Rebalanced,
-    Side,
-    SubmitOrder,
-    TimeInForce,
-)
-from engines.instruments import InstrumentKind, InstrumentSpec
 from engines.ledger import Ledger
-from engines.orders import Orders
-from engines.router import StrategySpec
+from engines.markets.specs import UnknownInstrumentError
+from engines.model.commands import CancelOrder, SubmitOrder
+from engines.model.enums import OrderType, Side, TimeInForce
+from engines.model.events import ORDER_EVENTS, Bar, Event, OrderEvent, Rebalanced
+from engines.model.instruments import InstrumentKind, InstrumentSpec
+from engines.orders.book import Orders
 from engines.sdk import PortfolioStrategy
-from engines.specs import UnknownInstrumentError
+from engines.strategy.contract import check_weights
+from engines.strategy.declaration import StrategySpec
+from engines.strategy.runtime import OrderIds, Outgoing, StrategyRuntime
+from engines.units import NS_PER_DAY, NS_PER_MS
 
 __all__ = [
     "DEFAULT_SCHEDULE",
@@ -76,25 +60,11 @@ DEFAULT_SCHEDULE: Final = "monthly"
 MAX_SELL_WAIT: Final = 5
 """Instants the buy phase waits for the sells of its rebalance; then it buys with the cash that is free."""
 
-DAY_NS: Final = 86_400 * 10**9
 _EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
 _ZERO: Final = Decimal(0)
 _ONE: Final = Decimal(1)
 _BPS: Final = Decimal(10_000)
 _TURNOVER_QUANTUM: Final = Decimal("1e-12")
-
-# Every field spelled out: Context() fills omitted ones from decimal.DefaultContext. Rounding down
-# means a rounded quotient never sizes an order above its target.
-_CONTEXT: Final = Context(
-    prec=50,
-    rounding=ROUND_DOWN,
-    Emin=-999_999,
-    Emax=999_999,
-    capitals=1,
-    clamp=0,
-    flags=[],
-    traps=[InvalidOperation, DivisionByZero, Overflow],
-)
 
 
 def period_key(schedule: str, open_ns: int) -> int:
@@ -103,7 +73,7 @@ def period_key(schedule: str, open_ns: int) -> int:
     ``daily``: the day number; ``weekly``: the ISO week, Monday to Sunday, counted from the week of
     1970-01-01 (a Thursday); ``monthly``: ``year * 12 + month``. ``on_demand`` has no periods: -1.
     """
-    day = open_ns // DAY_NS
+    day = open_ns // NS_PER_DAY
     if schedule == "daily":
         return day
     if schedule == "weekly":
@@ -117,12 +87,12 @@ def period_key(schedule: str, open_ns: int) -> int:
 def period_start(schedule: str, key: int) -> int:
     """The UTC epoch ns at which period ``key`` of ``schedule`` begins (the inverse of period_key)."""
     if schedule == "daily":
-        return key * DAY_NS
+        return key * NS_PER_DAY
     if schedule == "weekly":
-        return (key * 7 - 3) * DAY_NS  # the Monday that starts ISO week ``key``
+        return (key * 7 - 3) * NS_PER_DAY  # the Monday that starts ISO week ``key``
     if schedule == "monthly":
         year, month = divmod(key - 1, 12)
-        return (date(year, month + 1, 1).toordinal() - _EPOCH_ORDINAL) * DAY_NS
+        return (date(year, month + 1, 1).toordinal() - _EPOCH_ORDINAL) * NS_PER_DAY
     raise ValueError(f"schedule {schedule!r} has no periods")
 
 
@@ -203,7 +173,7 @@ class PortfolioEngine:
             raise ValueError(f"PortfolioEngine runs portfolio strategies, not {spec.strategy_type}")
         self.runtime = StrategyRuntime(spec, ledger, currency, seed, venues=venues, clock=clock)
         strategy = self.runtime.strategy
-        assert isinstance(strategy, PortfolioStrategy)  # the router checked the declared type
+        assert isinstance(strategy, PortfolioStrategy)  # the declaration checked the type
         self._strategy: PortfolioStrategy[Any] = strategy
         self.name = spec.name
         self.universe = spec.universe
@@ -265,7 +235,7 @@ class PortfolioEngine:
                 code="VT111",
                 hint="Set schedule to daily, weekly or monthly, or drop rebalance_by_ms.",
             )
-        return value * 1_000_000
+        return value * NS_PER_MS
 
     def _check_specs(self, specs: Mapping[str, InstrumentSpec]) -> dict[str, InstrumentSpec]:
         out: dict[str, InstrumentSpec] = {}
@@ -368,7 +338,7 @@ class PortfolioEngine:
             )
             self._pending = None
         cancels = self._cancel_stale(now)
-        with localcontext(_CONTEXT):
+        with localcontext(PORTFOLIO_CONTEXT):
             equity = self.ledger.equity(self.currency)
             if equity <= 0:
                 self._log(now, f"equity is {equity} {self.currency}: nothing to rebalance")
@@ -429,7 +399,7 @@ class PortfolioEngine:
         return working
 
     def _plan(self, weights: Mapping[str, Decimal], equity: Decimal) -> _Plan:
-        """Orders that move the holdings to the weights, in universe order (runs under _CONTEXT)."""
+        """Orders that move the holdings to the weights, in universe order (runs under PORTFOLIO_CONTEXT)."""
         plan = _Plan()
         gross = sum((abs(w) for w in weights.values()), _ZERO)
         cap = _ONE - self.cash_buffer
@@ -490,7 +460,7 @@ class PortfolioEngine:
         """Submit the planned buys, scaled down pro rata to the cash free now, never above the plan."""
         if not pending.buys:
             return
-        with localcontext(_CONTEXT):
+        with localcontext(PORTFOLIO_CONTEXT):
             lines: list[tuple[str, Decimal, Decimal]] = []
             total = _ZERO
             for symbol, qty in pending.buys:

@@ -13,7 +13,8 @@ exactly one of the three type bases, and a module-level ``STRATEGY`` naming the 
     STRATEGY = MyStrategy
 
 The base class *is* the declaration of the strategy type (``single``, ``portfolio`` or ``arbitrage``);
-the router reads it and nothing on the command line can change it. A strategy sees exactly the names
+the declaration check (:mod:`engines.strategy.declaration`) reads it and nothing on the command line
+can change it. A strategy sees exactly the names
 of ``__all__``; docs/strategies.md ("SDK reference") says what each is, and a test keeps the two equal.
 """
 
@@ -25,7 +26,8 @@ from typing import Annotated, ClassVar, Final, Generic, Literal, Protocol, TypeV
 
 import msgspec
 
-from engines.events import Bar, LegPolicy, OrderType, QuoteTick, Side, TimeInForce, TradeTick
+from engines.model.enums import LegPolicy, OrderType, Side, TimeInForce
+from engines.model.events import Bar, QuoteTick, TradeTick
 
 __all__ = [
     "STRATEGY_TYPES",
@@ -62,7 +64,7 @@ STRATEGY_TYPES: Final = ("single", "portfolio", "arbitrage")
 class Bounds(msgspec.Struct, frozen=True, kw_only=True):
     """Constraints on a numeric parameter, e.g. ``Annotated[int, Bounds(ge=1, le=500)]``.
 
-    Checked by the router on defaults and on ``--param`` values alike (msgspec's own ``Meta`` has no
+    Checked by the declaration on defaults and on ``--param`` values alike (msgspec's own ``Meta`` has no
     bounds for Decimal, which is what money parameters are).
     """
 
@@ -301,7 +303,7 @@ class PortfolioStrategy(Strategy[P]):
     allow_short: ClassVar[bool] = False
 
     def rebalance(self, ctx: Context, bars: Mapping[str, Bar]) -> Weights | None:
-        """Target weights. The base holds cash; the router refuses a class that does not override it."""
+        """Target weights. The base holds cash; the declaration refuses a class that does not override it."""
         return {}
 
 

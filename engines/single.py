@@ -11,14 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from engines.clock import REPLAY_CLOCK, Clock
-from engines.contract import check_single
-from engines.engine import OrderIds, Outgoing, StrategyRuntime, open_quantity
-from engines.events import Bar, Event, QuoteTick, Side, SubmitOrder, TradeTick
-from engines.instruments import InstrumentSpec
 from engines.ledger import Ledger
-from engines.orders import Orders
-from engines.router import StrategySpec
+from engines.model.commands import SubmitOrder
+from engines.model.enums import Side
+from engines.model.events import Bar, Event, QuoteTick, TradeTick
+from engines.model.instruments import InstrumentSpec
+from engines.orders.book import Orders
 from engines.sdk import OrderIntent, TargetPosition
+from engines.strategy.contract import check_single
+from engines.strategy.declaration import StrategySpec
+from engines.strategy.runtime import OrderIds, Outgoing, StrategyRuntime, open_quantity
 
 
 class SingleAssetEngine:

@@ -5,7 +5,7 @@ This package's public API (the names below); its modules, in the order the data 
 ``chunks`` and ``fixture`` (the binary fixture), ``sources`` (what the replay and ``data import``
 call).
 
-Two ways in, one stream out (``engines.events`` ``QuoteTick | TradeTick | Bar``):
+Two ways in, one stream out (``engines.model.events`` ``QuoteTick | TradeTick | Bar``):
 
 * **CSV** (the normalised files of ``../shared/data``): ``<venue>_<instrument>_<kind>_<period>.csv.gz``
   (or plain ``.csv``), read row by row and validated while streaming, so an error can come after some

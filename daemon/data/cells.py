@@ -15,8 +15,8 @@ from typing import Final
 from daemon.data.errors import DataError
 from daemon.data.files import SECOND_NS, DataSource
 from engines.errors import InvalidSymbolError
-from engines.events import Side
-from engines.instruments import parse_symbol
+from engines.model.enums import Side
+from engines.model.instruments import parse_symbol
 
 _TS = "ts"  # integer UTC epoch ns
 _DEC = "decimal"  # finite non-negative decimal

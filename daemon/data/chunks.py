@@ -10,7 +10,8 @@ from typing import Final
 
 import msgspec
 
-from engines.events import SCHEMA_VERSION, Bar, MarketEvent, QuoteTick, Side, TradeTick
+from engines.model.enums import Side
+from engines.model.events import SCHEMA_VERSION, Bar, MarketEvent, QuoteTick, TradeTick
 
 _QUOTE, _TRADE, _BAR = 0, 1, 2
 

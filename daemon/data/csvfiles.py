@@ -46,8 +46,8 @@ from daemon.data.files import (
     describe,
 )
 from engines.errors import InvalidSymbolError
-from engines.events import Bar, MarketEvent, QuoteTick, TradeTick
-from engines.instruments import parse_symbol
+from engines.model.events import Bar, MarketEvent, QuoteTick, TradeTick
+from engines.model.instruments import parse_symbol
 
 # ── CSV reading ─────────────────────────────────────────────────────────────────────────────────
 

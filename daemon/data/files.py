@@ -20,7 +20,7 @@ import msgspec
 
 from daemon.data.errors import DataError
 from engines.errors import InvalidSymbolError
-from engines.instruments import parse_symbol
+from engines.model.instruments import parse_symbol
 
 # ── file names ──────────────────────────────────────────────────────────────────────────────────
 

@@ -18,7 +18,7 @@ from daemon.data.chunks import _chunk_decoder, _decode_chunk, _encode_chunk
 from daemon.data.errors import DataError
 from daemon.data.files import _open_binary, _unreadable
 from daemon.data.merging import _Feed, _StreamKey, batched
-from engines.events import MarketEvent, QuoteTick, TradeTick
+from engines.model.events import MarketEvent, QuoteTick, TradeTick
 
 # ── fixture format ──────────────────────────────────────────────────────────────────────────────
 

@@ -14,7 +14,7 @@ from daemon.data.cells import _iso
 from daemon.data.csvfiles import _header, _panel_symbols, read_events
 from daemon.data.errors import DataError
 from daemon.data.files import _TICK_KINDS, _UNIT_NS, DAY_NS, DataSource
-from engines.events import MarketEvent
+from engines.model.events import MarketEvent
 
 # ── merging sources ─────────────────────────────────────────────────────────────────────────────
 

@@ -30,8 +30,8 @@ from daemon.data.fixture import (
     read_manifest,
 )
 from daemon.data.merging import _csv_feed, _Feed, _merge_feeds, batched
-from engines.events import MarketEvent
-from engines.instruments import parse_symbol
+from engines.model.events import MarketEvent
+from engines.model.instruments import parse_symbol
 
 # ── what the replay command uses ────────────────────────────────────────────────────────────────
 

@@ -7,7 +7,7 @@ describes::
     file    = header record*
     header  = b"VTJ1" | u16 LE format version (1) | u16 LE reserved (0)          8 bytes
     record  = u32 LE payload length | u32 LE zlib.crc32(payload) | payload
-    payload = msgpack of one event (engines.events.Codec, ``type`` tag inside)
+    payload = msgpack of one event (engines.model.codec.Codec, ``type`` tag inside)
 
 Record ``i`` (counted from 0) holds the event with ``seq == i + 1``: the journal stamps sequence
 numbers itself on :meth:`JournalStore.append`. Every way a file can be damaged is a

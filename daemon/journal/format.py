@@ -13,7 +13,7 @@ from typing import Final, Protocol, Self
 import msgspec
 
 from engines.errors import VibeError
-from engines.events import AnyEvent, Event
+from engines.model.events import AnyEvent, Event
 
 MAGIC: Final = b"VTJ1"
 FORMAT_VERSION: Final = 1

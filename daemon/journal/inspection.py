@@ -15,7 +15,7 @@ from daemon.journal.files import _open_reader, _os_error, _sha256
 from daemon.journal.format import HEADER_SIZE, NOT_A_JOURNAL, JournalError, JournalStore, VerifyReport
 from daemon.journal.scan import _EVENT_DECODER, _check_header, _scan
 from daemon.journal.stores import FileJournal, MemoryJournal
-from engines.events import AnyEvent
+from engines.model.events import AnyEvent
 
 # ── inspection ─────────────────────────────────────────────────────────────────────────────────
 

@@ -30,7 +30,7 @@ from daemon.journal.format import (
     UNDECODABLE,
     JournalError,
 )
-from engines.events import AnyEvent
+from engines.model.events import AnyEvent
 
 # ── record scanning (shared by the stores, verify and export) ──────────────────────────────────
 

@@ -21,7 +21,8 @@ import msgspec
 from daemon.journal.files import _open_reader, _open_regular, _os_error
 from daemon.journal.format import _RECORD, HEADER, IO_ERROR, MAX_RECORD_BYTES, JournalError
 from daemon.journal.scan import _EVENT_DECODER, _open_or_repair, _scan, _size
-from engines.events import AnyEvent, Event, with_seq
+from engines.model.codec import with_seq
+from engines.model.events import AnyEvent, Event
 
 try:  # advisory single-writer lock; absent on Windows, where the journal runs unlocked
     import fcntl

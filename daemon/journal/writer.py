@@ -38,7 +38,7 @@ from typing import Final, Self
 
 from daemon.journal.format import IO_ERROR, JournalError
 from daemon.journal.stores import FileJournal
-from engines.events import Event
+from engines.model.events import Event
 
 __all__ = ["JournalWriter"]
 

@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from daemon import data  # noqa: E402
-from engines.events import QuoteTick  # noqa: E402
+from engines.model.events import QuoteTick  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
 SOURCES = (
@@ -83,10 +83,10 @@ def _params(pairs: tuple[str, ...]) -> dict[str, str]:
 
 def run_engine(events: int) -> dict[str, float]:
     from daemon.preflight import load_strategy
-    from engines.arbitrage import ArbitrageEngine
+    from engines.arbitrage.engine import ArbitrageEngine
     from engines.ledger import Ledger
-    from engines.orders import Orders
-    from engines.specs import spec_for
+    from engines.markets.specs import spec_for
+    from engines.orders.book import Orders
 
     spec = load_strategy(STRATEGY).spec
     engine = ArbitrageEngine(
@@ -111,7 +111,7 @@ def run_engine(events: int) -> dict[str, float]:
 
 def run_core(events: int) -> dict[str, float]:
     from daemon.preflight import load_strategy
-    from engines.events import ArbitrageResolved, OrderFilled
+    from engines.model.events import ArbitrageResolved, OrderFilled
     from tests.unit.engines.test_arbitrage import Harness
 
     cls = load_strategy(STRATEGY, params=TRADING).spec.cls

@@ -31,7 +31,7 @@ from timeit import default_timer as wall_clock
 import msgspec
 
 from daemon import data
-from engines.events import Bar, MarketEvent, QuoteTick, TradeTick
+from engines.model.events import Bar, MarketEvent, QuoteTick, TradeTick
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 QUOTES = SHARED / "binance-spot_BTCUSDT_quotes_20240808.csv.gz"

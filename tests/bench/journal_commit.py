@@ -33,7 +33,8 @@ import msgspec
 
 from daemon.journal import FileJournal, MemoryJournal, verify
 from daemon.journal.writer import JournalWriter
-from engines.events import OrderSubmitted, OrderType, Side
+from engines.model.enums import OrderType, Side
+from engines.model.events import OrderSubmitted
 
 T0 = 1_700_000_000_000_000_000
 

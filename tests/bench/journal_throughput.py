@@ -28,7 +28,7 @@ from timeit import default_timer as wall_clock
 import msgspec
 
 from daemon.journal import FileJournal, verify
-from engines.events import Event, QuoteTick
+from engines.model.events import Event, QuoteTick
 
 T0 = 1_700_000_000_000_000_000
 

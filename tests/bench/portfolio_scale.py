@@ -37,7 +37,10 @@ sys.path.insert(0, str(REPO))
 
 from daemon import data  # noqa: E402
 from daemon.preflight import load_strategy  # noqa: E402
-from engines.events import (  # noqa: E402
+from engines.kernel import Kernel  # noqa: E402
+from engines.ledger import Ledger  # noqa: E402
+from engines.markets.specs import spec_for  # noqa: E402
+from engines.model.events import (  # noqa: E402
     Bar,
     CashAdjusted,
     Event,
@@ -49,12 +52,9 @@ from engines.events import (  # noqa: E402
     Rebalanced,
     StrategyLog,
 )
-from engines.kernel import Kernel  # noqa: E402
-from engines.ledger import Ledger  # noqa: E402
-from engines.orders import Orders  # noqa: E402
+from engines.orders.book import Orders  # noqa: E402
 from engines.portfolio import PortfolioEngine  # noqa: E402
-from engines.sim import SimVenue  # noqa: E402
-from engines.specs import spec_for  # noqa: E402
+from engines.sim.venue import SimVenue  # noqa: E402
 
 SOURCE = REPO.parent / "shared" / "data" / "us-equities_SP500-20_dailyclose_20000103-20221228.csv.gz"
 STRATEGY = REPO / "strategies" / "examples" / "rebalance.py"

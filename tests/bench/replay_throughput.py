@@ -31,7 +31,7 @@ sys.path.insert(0, str(REPO))
 
 from daemon import data  # noqa: E402
 from daemon.replay import ReplayConfig, replay  # noqa: E402
-from engines.events import QuoteTick  # noqa: E402
+from engines.model.events import QuoteTick  # noqa: E402
 
 SOURCE = REPO.parent / "shared" / "data" / "binance-usdm_BTCUSDT_quotes_20240808.csv.gz"
 STRATEGIES = {

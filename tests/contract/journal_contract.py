@@ -20,16 +20,16 @@ import msgspec
 import pytest
 
 from daemon.journal import HEADER, JournalError, JournalStore
-from engines.events import (
+from engines.model.codec import Codec
+from engines.model.enums import Liquidity, OrderType, ReportedStatus, Side, TimeInForce
+from engines.model.events import (
     AnyEvent,
     ArbitrageResolved,
     Bar,
     CashAdjusted,
-    Codec,
     Event,
     FillReport,
     InstrumentDefined,
-    Liquidity,
     MarkPrice,
     OrderAccepted,
     OrderCanceled,
@@ -41,20 +41,16 @@ from engines.events import (
     OrderStatusReport,
     OrderStatusUnknown,
     OrderSubmitted,
-    OrderType,
     QuoteTick,
     Rebalanced,
-    ReportedStatus,
     RunFinished,
     RunStarted,
-    Side,
     SnapshotSkipped,
     StrategyHalted,
     StrategyLog,
-    TimeInForce,
     TradeTick,
 )
-from engines.instruments import InstrumentKind, InstrumentSpec
+from engines.model.instruments import InstrumentKind, InstrumentSpec
 
 T0 = 1_700_000_000_000_000_000
 BTC = "binance-spot:BTCUSDT"

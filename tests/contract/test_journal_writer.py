@@ -19,7 +19,7 @@ import pytest
 
 from daemon.journal import FileJournal, JournalError, JournalStore, MemoryJournal
 from daemon.journal.writer import JournalWriter
-from engines.events import AnyEvent, Event
+from engines.model.events import AnyEvent, Event
 from tests.contract.journal_contract import JournalStoreContract, every_event_type, quotes
 
 LoopFactory = Callable[[], asyncio.AbstractEventLoop]

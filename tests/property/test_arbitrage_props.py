@@ -23,8 +23,9 @@ from typing import NamedTuple
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from engines.arbitrage import UNWIND_ATTEMPTS
-from engines.events import QuoteTick, Side
+from engines.arbitrage.engine import UNWIND_ATTEMPTS
+from engines.model.enums import Side
+from engines.model.events import QuoteTick
 from engines.sdk import ArbIntent, ArbitrageParams, ArbitrageStrategy, Context, LegOrder, Snapshot
 from tests.unit.engines.test_arbitrage import COINM, MS, SPOT, T0, USDM, Harness, check_journal
 

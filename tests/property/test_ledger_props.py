@@ -11,7 +11,9 @@ from decimal import Decimal as D
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engines.events import (
+from engines.ledger import BOOK_QUANTUM, Ledger, Position, fold
+from engines.model.enums import Side
+from engines.model.events import (
     Bar,
     CashAdjusted,
     Event,
@@ -19,12 +21,10 @@ from engines.events import (
     MarkPrice,
     OrderFilled,
     QuoteTick,
-    Side,
     StrategyLog,
     TradeTick,
 )
-from engines.instruments import InstrumentKind, InstrumentSpec
-from engines.ledger import BOOK_QUANTUM, Ledger, Position, fold
+from engines.model.instruments import InstrumentKind, InstrumentSpec
 
 PROPS = settings(
     max_examples=200,
@@ -285,7 +285,15 @@ def _split_is_exact(pos: Position, order: OrderFilled, parts: list[OrderFilled])
         if pos.avg_px * pos.qty * multiplier != pos.cost_basis:
             return False
         shares = [p.last_qty * pos.avg_px * multiplier for p in (order, *parts)]
-        return all(share == share.quantize(BOOK_QUANTUM) for share in shares)
+        return all(_whole_quanta(share) for share in shares)
+
+
+def _whole_quanta(share: D) -> bool:
+    """Whether ``share`` is a whole number of book quanta (under wide_context, which traps Inexact)."""
+    try:
+        return share == share.quantize(BOOK_QUANTUM)
+    except decimal.Inexact:  # finer than the quantum: quantizing it would round
+        return False
 
 
 @PROPS

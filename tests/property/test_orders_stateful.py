@@ -26,7 +26,8 @@ from hypothesis.stateful import (
 )
 
 from engines.errors import OrderStateError
-from engines.events import (
+from engines.model.enums import OrderType, ReportedStatus, Side
+from engines.model.events import (
     FillReport,
     OrderAccepted,
     OrderCanceled,
@@ -39,11 +40,10 @@ from engines.events import (
     OrderStatusReport,
     OrderStatusUnknown,
     OrderSubmitted,
-    OrderType,
-    ReportedStatus,
-    Side,
 )
-from engines.orders import Order, Orders, OrderStatus
+from engines.orders.book import Orders
+from engines.orders.order import Order
+from engines.orders.table import OrderStatus
 
 S = OrderStatus
 STEP = Decimal("0.01")

@@ -16,7 +16,12 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engines.events import (
+from engines.ledger import Ledger
+from engines.markets.prices import daily_price_band, round_to_tick
+from engines.markets.specs import spec_for
+from engines.model.commands import SubmitOrder
+from engines.model.enums import OrderType, Side, TimeInForce
+from engines.model.events import (
     Bar,
     CashAdjusted,
     InstrumentDefined,
@@ -25,17 +30,11 @@ from engines.events import (
     OrderFilled,
     OrderRejected,
     OrderSubmitted,
-    OrderType,
     QuoteTick,
-    Side,
-    SubmitOrder,
-    TimeInForce,
 )
-from engines.instruments import InstrumentKind, InstrumentSpec
-from engines.ledger import Ledger
-from engines.orders import Orders
-from engines.sim import SimVenue
-from engines.specs import daily_price_band, round_to_tick, spec_for
+from engines.model.instruments import InstrumentKind, InstrumentSpec
+from engines.orders.book import Orders
+from engines.sim.venue import SimVenue
 
 SYMBOL = "test:PERP"
 SPEC = InstrumentSpec(

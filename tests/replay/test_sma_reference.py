@@ -13,7 +13,7 @@ import reference_backtrader
 from conftest import FTX, SMA, need, run_replay
 
 from daemon.replay import read_journal
-from engines.events import OrderFilled
+from engines.model.events import OrderFilled
 
 CENT = Decimal("0.01")
 

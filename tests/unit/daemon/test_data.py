@@ -22,7 +22,8 @@ import pytest
 from daemon import data
 from daemon.data import DataError, chunks, fixture
 from engines.errors import ERROR_CODES
-from engines.events import Bar, MarketEvent, QuoteTick, Side, TradeTick
+from engines.model.enums import Side
+from engines.model.events import Bar, MarketEvent, QuoteTick, TradeTick
 
 SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
 SPOT_QUOTES = "binance-spot_BTCUSDT_quotes_20240808.csv.gz"

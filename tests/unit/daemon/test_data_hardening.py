@@ -35,7 +35,7 @@ from daemon import data
 from daemon.cli import main
 from daemon.data import DataError, merging
 from engines.errors import ERROR_CODES
-from engines.events import Bar, MarketEvent, QuoteTick, TradeTick
+from engines.model.events import Bar, MarketEvent, QuoteTick, TradeTick
 
 T0 = 1_723_161_257_000_000_000  # 2024-08-08T23:54:17Z
 MS = 1_000_000

@@ -28,7 +28,9 @@ from daemon.journal import (
     verify,
     verify_bytes,
 )
-from engines.events import OrderSubmitted, OrderType, Side, StrategyLog, SubmitOrder
+from engines.model.commands import SubmitOrder
+from engines.model.enums import OrderType, Side
+from engines.model.events import OrderSubmitted, StrategyLog
 from tests.contract.journal_contract import every_event_type
 
 N = 6  # records in the clean journal

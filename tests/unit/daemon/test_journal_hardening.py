@@ -38,7 +38,7 @@ from daemon.journal import (
     verify,
 )
 from daemon.journal import inspection as journal_module  # where export reads records
-from engines.events import StrategyLog
+from engines.model.events import StrategyLog
 from tests.contract.journal_contract import every_event_type, quotes
 
 SECONDS = 5.0  # the fixed code answers in milliseconds; this is slack for a loaded machine

@@ -21,7 +21,7 @@ import pytest
 
 from daemon.journal import HEADER, FileJournal, JournalError, MemoryJournal, verify
 from daemon.journal.writer import JournalWriter
-from engines.events import Event
+from engines.model.events import Event
 from tests.contract.journal_contract import every_event_type, quotes
 
 T = TypeVar("T")

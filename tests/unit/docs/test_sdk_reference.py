@@ -12,7 +12,11 @@ from decimal import Decimal
 from pathlib import Path
 
 from engines import sdk
-from engines.events import (
+from engines.ledger import Ledger
+from engines.markets.specs import spec_for
+from engines.model.commands import SubmitOrder
+from engines.model.enums import OrderType, Side
+from engines.model.events import (
     Bar,
     CashAdjusted,
     InstrumentDefined,
@@ -20,16 +24,11 @@ from engines.events import (
     OrderCanceled,
     OrderFilled,
     OrderSubmitted,
-    OrderType,
-    Side,
-    SubmitOrder,
 )
-from engines.ledger import Ledger
-from engines.orders import Orders
-from engines.router import declare
+from engines.orders.book import Orders
 from engines.sdk import Context, Params, Signal, SingleAssetStrategy, TargetPosition
 from engines.single import SingleAssetEngine
-from engines.specs import spec_for
+from engines.strategy.declaration import declare
 
 REPO = Path(__file__).resolve().parents[3]
 STRATEGIES_MD = REPO / "docs" / "strategies.md"

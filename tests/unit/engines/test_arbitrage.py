@@ -17,14 +17,18 @@ from typing import Any, ClassVar
 import pytest
 
 from daemon.journal import MemoryJournal
-from engines.arbitrage import UNWIND_ATTEMPTS, ArbitrageEngine, ArbitrageError, venue_quantity
-from engines.engine import Outgoing, StrategyError
+from engines.arbitrage.engine import UNWIND_ATTEMPTS, ArbitrageEngine
+from engines.arbitrage.legs import ArbitrageError, venue_quantity
 from engines.errors import ContractViolation, VibeError
-from engines.events import (
+from engines.kernel import Kernel
+from engines.ledger import Ledger
+from engines.markets.specs import spec_for
+from engines.model.codec import Codec
+from engines.model.commands import CancelOrder, SubmitOrder
+from engines.model.enums import OrderType, Side, TimeInForce
+from engines.model.events import (
     ArbitrageResolved,
-    CancelOrder,
     CashAdjusted,
-    Codec,
     Event,
     InstrumentDefined,
     OrderAccepted,
@@ -34,23 +38,17 @@ from engines.events import (
     OrderPendingCancel,
     OrderRejected,
     OrderSubmitted,
-    OrderType,
     QuoteTick,
-    Side,
     SnapshotSkipped,
     StrategyHalted,
     StrategyLog,
-    SubmitOrder,
-    TimeInForce,
 )
-from engines.instruments import InstrumentSpec
-from engines.kernel import Kernel
-from engines.ledger import Ledger
-from engines.orders import Orders
-from engines.router import declare
+from engines.model.instruments import InstrumentSpec
+from engines.orders.book import Orders
 from engines.sdk import ArbIntent, ArbitrageParams, ArbitrageStrategy, Context, LegOrder, Snapshot
-from engines.sim import SimVenue
-from engines.specs import spec_for
+from engines.sim.venue import SimVenue
+from engines.strategy.declaration import declare
+from engines.strategy.runtime import Outgoing, StrategyError
 
 D = Decimal
 SPOT = "binance-spot:BTCUSDT"

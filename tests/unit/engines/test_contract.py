@@ -6,10 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from engines.contract import check_arbitrage, check_single, check_weights
 from engines.errors import ContractViolation
-from engines.events import OrderType, Side
+from engines.model.enums import OrderType, Side
 from engines.sdk import ArbIntent, LegOrder, OrderIntent, TargetPosition
+from engines.strategy.contract import check_arbitrage, check_single, check_weights
 
 D = Decimal
 UNIVERSE = ("krx:005930", "krx:000660", "krx:035420")

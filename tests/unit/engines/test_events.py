@@ -8,21 +8,10 @@ from decimal import Decimal
 import msgspec
 import pytest
 
-from engines.events import (
-    SCHEMA_VERSION,
-    AnyCommand,
-    AnyEvent,
-    CancelOrder,
-    Codec,
-    Event,
-    OrderType,
-    QueryOrder,
-    Side,
-    SubmitOrder,
-    submitted,
-    to_builtins,
-    with_seq,
-)
+from engines.model.codec import Codec, submitted, to_builtins, with_seq
+from engines.model.commands import AnyCommand, CancelOrder, QueryOrder, SubmitOrder
+from engines.model.enums import OrderType, Side
+from engines.model.events import SCHEMA_VERSION, AnyEvent, Event
 from tests.contract.journal_contract import every_event_type
 
 CODEC = Codec()

@@ -14,7 +14,10 @@ import msgspec
 import pytest
 
 from engines.errors import LedgerError, OrderStateError
-from engines.events import (
+from engines.ledger import Ledger
+from engines.model.codec import with_seq
+from engines.model.enums import OrderType, ReportedStatus, Side
+from engines.model.events import (
     Bar,
     CashAdjusted,
     Event,
@@ -29,17 +32,12 @@ from engines.events import (
     OrderStatusReport,
     OrderStatusUnknown,
     OrderSubmitted,
-    OrderType,
     QuoteTick,
-    ReportedStatus,
     RunStarted,
-    Side,
     TradeTick,
-    with_seq,
 )
-from engines.instruments import InstrumentKind, InstrumentSpec
-from engines.ledger import Ledger
-from engines.orders import OrderPlan, Orders
+from engines.model.instruments import InstrumentKind, InstrumentSpec
+from engines.orders.book import OrderPlan, Orders
 
 CID = "s1-0001"
 SPOT = "binance-spot:BTCUSDT"

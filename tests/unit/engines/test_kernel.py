@@ -13,9 +13,13 @@ import pytest
 from daemon.journal import MemoryJournal
 from engines.clock import ReplayClock
 from engines.errors import OrderStateError
-from engines.events import (
+from engines.kernel import Kernel, make_engine
+from engines.ledger import Ledger
+from engines.markets.specs import spec_for
+from engines.model.commands import CancelOrder, QueryOrder, SubmitOrder
+from engines.model.enums import Side
+from engines.model.events import (
     Bar,
-    CancelOrder,
     Event,
     FillReport,
     MarketEvent,
@@ -26,17 +30,11 @@ from engines.events import (
     OrderStatusReport,
     OrderStatusUnknown,
     OrderSubmitted,
-    QueryOrder,
     QuoteTick,
     Rebalanced,
     RunStarted,
-    Side,
-    SubmitOrder,
 )
-from engines.kernel import Kernel, make_engine
-from engines.ledger import Ledger
-from engines.orders import Orders
-from engines.router import declare
+from engines.orders.book import Orders
 from engines.sdk import (
     ArbIntent,
     ArbitrageParams,
@@ -51,8 +49,8 @@ from engines.sdk import (
     TargetPosition,
     Weights,
 )
-from engines.sim import SimVenue
-from engines.specs import spec_for
+from engines.sim.venue import SimVenue
+from engines.strategy.declaration import declare
 
 MS = 1_000_000
 DAY = 86_400 * 10**9

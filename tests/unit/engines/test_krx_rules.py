@@ -1,4 +1,5 @@
-"""KRX market rules in the spec table (engines/specs.py) and the simulated venue (engines/sim.py).
+"""KRX market rules (engines/markets/: krx.py, prices.py, the spec table in specs.py) and the simulated
+venue (engines/sim/).
 
 The rules (docs/sim.md, "KRX rules"): banded ticks and the safe rounding onto them, daily price
 limits of ±30 % of the previous session's close, whole-share lots, commission plus the sell-side
@@ -17,35 +18,26 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engines.events import (
+from engines.ledger import Ledger
+from engines.markets.krx import KRX_SELL_TAX_BPS, KRX_SESSION_NS, KRX_TICK_BANDS, krx_sell_tax_bps, krx_tick
+from engines.markets.prices import daily_price_band, on_tick_grid, round_to_tick
+from engines.markets.specs import spec_for
+from engines.model.commands import SubmitOrder
+from engines.model.enums import Liquidity, OrderType, Side, TimeInForce
+from engines.model.events import (
     Bar,
     CashAdjusted,
     InstrumentDefined,
-    Liquidity,
     OrderAccepted,
     OrderEvent,
     OrderFilled,
     OrderRejected,
-    OrderType,
     QuoteTick,
-    Side,
-    SubmitOrder,
-    TimeInForce,
     TradeTick,
 )
-from engines.instruments import InstrumentSpec
-from engines.ledger import Ledger
-from engines.sim import KRX_SESSION_NS, RejectCode, SimVenue
-from engines.specs import (
-    KRX_SELL_TAX_BPS,
-    KRX_TICK_BANDS,
-    daily_price_band,
-    krx_sell_tax_bps,
-    krx_tick,
-    on_tick_grid,
-    round_to_tick,
-    spec_for,
-)
+from engines.model.instruments import InstrumentSpec
+from engines.sim.rules import RejectCode
+from engines.sim.venue import SimVenue
 
 SAMSUNG = "krx:005930"
 HYUNDAI = "krx:005380"

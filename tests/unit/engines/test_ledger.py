@@ -8,7 +8,9 @@ from decimal import Decimal as D
 import pytest
 
 from engines.errors import LedgerError
-from engines.events import (
+from engines.ledger import Ledger, LedgerSnapshot, Position, fold
+from engines.model.enums import OrderType, Side
+from engines.model.events import (
     Bar,
     CashAdjusted,
     Event,
@@ -17,15 +19,12 @@ from engines.events import (
     OrderAccepted,
     OrderFilled,
     OrderSubmitted,
-    OrderType,
     QuoteTick,
     RunStarted,
-    Side,
     StrategyLog,
     TradeTick,
 )
-from engines.instruments import InstrumentKind, InstrumentSpec
-from engines.ledger import Ledger, LedgerSnapshot, Position, fold
+from engines.model.instruments import InstrumentKind, InstrumentSpec
 
 BTC_SPOT = "binance-spot:BTCUSDT"
 SAMSUNG = "krx:005930"

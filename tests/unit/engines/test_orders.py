@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from engines.errors import OrderStateError
-from engines.events import (
+from engines.model.enums import OrderType, ReportedStatus, Side
+from engines.model.events import (
     OrderAccepted,
     OrderCanceled,
     OrderCancelRejected,
@@ -21,11 +22,10 @@ from engines.events import (
     OrderStatusReport,
     OrderStatusUnknown,
     OrderSubmitted,
-    OrderType,
-    ReportedStatus,
-    Side,
 )
-from engines.orders import TRANSITIONS, Fill, Order, Orders, OrderStatus, Report, Trigger
+from engines.orders.book import Orders
+from engines.orders.order import Order
+from engines.orders.table import TRANSITIONS, Fill, OrderStatus, Report, Trigger
 
 S = OrderStatus
 CID = "s1-0001"

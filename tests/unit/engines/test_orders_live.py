@@ -12,8 +12,9 @@ import msgspec
 import pytest
 
 from engines.errors import OrderStateError
-from engines.events import (
-    Codec,
+from engines.model.codec import Codec
+from engines.model.enums import OrderType, ReportedStatus, Side
+from engines.model.events import (
     Event,
     FillReport,
     OrderAccepted,
@@ -27,11 +28,10 @@ from engines.events import (
     OrderStatusReport,
     OrderStatusUnknown,
     OrderSubmitted,
-    OrderType,
-    ReportedStatus,
-    Side,
 )
-from engines.orders import NOT_FOUND_AT_VENUE, Order, Orders, OrderStatus
+from engines.orders.book import Orders
+from engines.orders.order import Order
+from engines.orders.table import NOT_FOUND_AT_VENUE, OrderStatus
 
 S = OrderStatus
 RS = ReportedStatus

@@ -2,7 +2,7 @@
 
 msgspec's own wording ("Expected `int`, got `str`", "Invalid enum value 'x'") describes the string the
 command line handed it rather than what the user wrote, and names neither the bounds nor the values
-allowed; the router rewrites it.
+allowed; the declaration (engines/strategy/declaration.py) rewrites it.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from engines.errors import DeclarationError
-from engines.router import StrategySpec, declare
-from engines.sandbox import load_module
+from engines.strategy.declaration import StrategySpec, declare
+from engines.strategy.sandbox.runtime import load_module
 
 SOURCE = """\
 from decimal import Decimal

@@ -19,34 +19,31 @@ from typing import Any, ClassVar
 import msgspec
 import pytest
 
-from engines.engine import StrategyError
 from engines.errors import ContractViolation, DeclarationError, VibeError
-from engines.events import (
+from engines.kernel import Kernel
+from engines.ledger import Ledger
+from engines.markets.specs import spec_for
+from engines.model.codec import with_seq
+from engines.model.commands import CancelOrder, SubmitOrder
+from engines.model.enums import OrderType, Side, TimeInForce
+from engines.model.events import (
     Bar,
-    CancelOrder,
     CashAdjusted,
     Event,
     InstrumentDefined,
     OrderFilled,
     OrderRejected,
     OrderSubmitted,
-    OrderType,
     Rebalanced,
-    Side,
     StrategyLog,
-    SubmitOrder,
-    TimeInForce,
-    with_seq,
 )
-from engines.instruments import InstrumentSpec
-from engines.kernel import Kernel
-from engines.ledger import Ledger
-from engines.orders import Orders
+from engines.model.instruments import InstrumentSpec
+from engines.orders.book import Orders
 from engines.portfolio import MAX_SELL_WAIT, PortfolioEngine, period_key
-from engines.router import StrategySpec, declare
 from engines.sdk import Context, Params, PortfolioStrategy, Weights
-from engines.sim import SimVenue
-from engines.specs import spec_for
+from engines.sim.venue import SimVenue
+from engines.strategy.declaration import StrategySpec, declare
+from engines.strategy.runtime import StrategyError
 
 D = Decimal
 DAY = 86_400 * 10**9
@@ -601,7 +598,7 @@ import hashlib, sys
 sys.path.insert(0, sys.argv[1])
 from decimal import Decimal
 import test_portfolio as t
-from engines.events import Codec
+from engines.model.codec import Codec
 codec = Codec()
 h = t.Harness(t.example(schedule="weekly", cash_buffer="0.01"), Decimal(10_000_000), fee_bps=Decimal(15))
 h.run(t.kospi_bars())
@@ -637,7 +634,7 @@ def test_the_replay_driver_submits_what_the_harness_submits() -> None:
     from daemon import replay
     from daemon.journal import MemoryJournal
     from daemon.preflight import LoadedStrategy
-    from engines.events import RunStarted
+    from engines.model.events import RunStarted
 
     spec = example()
     specs = {s: spec_for(s) for s in spec.universe}

@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from engines.errors import VibeError
-from engines.sandbox import (
-    ALLOWED_MODULES,
-    FORBIDDEN_NAMES,
-    SAFE_BUILTINS,
+from engines.strategy.sandbox.checker import check_source, find_violations
+from engines.strategy.sandbox.policy import ALLOWED_MODULES, FORBIDDEN_NAMES, SAFE_BUILTINS
+from engines.strategy.sandbox.runtime import load_module
+from engines.strategy.sandbox.source import decode_source
+from engines.strategy.sandbox.violations import (
     DynamicClass,
     ForbiddenAttribute,
     ForbiddenImport,
@@ -27,10 +28,6 @@ from engines.sandbox import (
     OversizedConstant,
     SandboxViolation,
     UnsafeFormat,
-    check_source,
-    decode_source,
-    find_violations,
-    load_module,
 )
 
 HERE = Path(__file__).resolve().parent

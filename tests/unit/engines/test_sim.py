@@ -1,6 +1,6 @@
-"""The spec table (engines/specs.py) and the simulated venue (engines/sim.py).
+"""The spec table (engines/markets/specs.py) and the simulated venue (engines/sim/).
 
-Every number is computed by hand in the comments. Fee rates used below, from engines/specs.py:
+Every number is computed by hand in the comments. Fee rates used below, from engines/markets/specs.py:
 binance-spot:BTCUSDT 10/10 bps, binance-usdm:BTCUSDT 2/5 bps, ftx:BTC-PERP 2/7 bps,
 binance-coinm:BTCUSD-PERP and ETHUSD-PERP 2/5 bps (maker/taker). The KRX rules have their own
 file, test_krx_rules.py.
@@ -16,13 +16,17 @@ from pathlib import Path
 import pytest
 
 from engines.errors import InvalidSymbolError, VibeError
-from engines.events import (
+from engines.ledger import Ledger
+from engines.markets.krx import krx_tick
+from engines.markets.prices import on_tick_grid
+from engines.markets.specs import DEFAULT_SPECS, UnknownInstrumentError, list_specs, spec_for, spec_table
+from engines.model.codec import Codec
+from engines.model.commands import CancelOrder, SubmitOrder
+from engines.model.enums import Liquidity, OrderType, Side, TimeInForce
+from engines.model.events import (
     Bar,
-    CancelOrder,
     CashAdjusted,
-    Codec,
     InstrumentDefined,
-    Liquidity,
     OrderAccepted,
     OrderCanceled,
     OrderCancelRejected,
@@ -32,26 +36,16 @@ from engines.events import (
     OrderPendingCancel,
     OrderRejected,
     OrderSubmitted,
-    OrderType,
     QuoteTick,
-    Side,
-    SubmitOrder,
-    TimeInForce,
     TradeTick,
 )
-from engines.instruments import InstrumentKind, InstrumentSpec
-from engines.ledger import Ledger
-from engines.orders import Orders, OrderStatus
-from engines.sim import FEE_QUANTUM, RejectCode, SimVenue, splitmix64
-from engines.specs import (
-    DEFAULT_SPECS,
-    UnknownInstrumentError,
-    krx_tick,
-    list_specs,
-    on_tick_grid,
-    spec_for,
-    spec_table,
-)
+from engines.model.instruments import InstrumentKind, InstrumentSpec
+from engines.orders.book import Orders
+from engines.orders.table import OrderStatus
+from engines.sim.fees import FEE_QUANTUM
+from engines.sim.rng import splitmix64
+from engines.sim.rules import RejectCode
+from engines.sim.venue import SimVenue
 
 SPOT = "binance-spot:BTCUSDT"
 USDM = "binance-usdm:BTCUSDT"
@@ -216,7 +210,7 @@ def fill_tuples(events: Iterable[OrderEvent]) -> list[tuple[str, str, str, str, 
     ]
 
 
-# ── engines/specs.py ─────────────────────────────────────────────────────────────────────────────
+# ── engines/markets/specs.py ─────────────────────────────────────────────────────────────────────
 
 
 def test_spec_table_covers_the_named_markets() -> None:
@@ -322,7 +316,7 @@ def test_list_specs_has_every_exact_symbol_and_one_example_per_pattern() -> None
 
 def test_the_spec_table_in_docs_is_the_table_in_code() -> None:
     docs = (Path(__file__).resolve().parents[3] / "docs" / "sim.md").read_text(encoding="utf-8")
-    assert spec_table() in docs, "regenerate the table in docs/sim.md from engines.specs.spec_table()"
+    assert spec_table() in docs, "regenerate the table in docs/sim.md from engines.markets.specs.spec_table()"
 
 
 @pytest.mark.parametrize(

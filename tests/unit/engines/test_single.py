@@ -8,28 +8,27 @@ from decimal import Decimal
 
 import pytest
 
-from engines.engine import StrategyError
 from engines.errors import ContractViolation
-from engines.events import (
+from engines.ledger import Ledger
+from engines.markets.specs import spec_for
+from engines.model.commands import SubmitOrder
+from engines.model.enums import OrderType, Side
+from engines.model.events import (
     Bar,
     CashAdjusted,
     InstrumentDefined,
     OrderAccepted,
     OrderFilled,
     OrderSubmitted,
-    OrderType,
     QuoteTick,
-    Side,
     StrategyLog,
-    SubmitOrder,
 )
-from engines.ledger import Ledger
-from engines.orders import Orders
-from engines.router import declare
-from engines.sandbox import load_module
+from engines.orders.book import Orders
 from engines.sdk import Context, OrderIntent, Params, Signal, SingleAssetStrategy, TargetPosition
 from engines.single import SingleAssetEngine
-from engines.specs import spec_for
+from engines.strategy.declaration import declare
+from engines.strategy.runtime import StrategyError
+from engines.strategy.sandbox.runtime import load_module
 
 SYMBOL = "binance-spot:BTCUSDT"
 D = Decimal

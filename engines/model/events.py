@@ -1,6 +1,6 @@
-"""Every fact and every command, as frozen msgspec structs in one tagged union.
+"""Every fact, as frozen msgspec structs in one tagged union: what the journal stores.
 
-The journal stores exactly these types. Each event carries:
+Each event carries:
 
 * ``seq``: its position in the journal (0 until the journal stamps it),
 * ``ts_event``: when it happened at the venue (exchange time, UTC epoch nanoseconds),
@@ -9,68 +9,32 @@ The journal stores exactly these types. Each event carries:
 
 The tag field is ``type`` and its value is the class name, which is what ``journal export`` shows.
 Money and quantities are :class:`~decimal.Decimal` (encoded as strings): no float ever holds a price.
+The commands (:mod:`engines.model.commands`) share the base :class:`Record`; one codec
+(:mod:`engines.model.codec`) encodes both.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from enum import StrEnum
-from typing import Any, Final, get_args
+from typing import Final, get_args
 
 import msgspec
 
-from engines.instruments import InstrumentSpec
+from engines.model.enums import Liquidity, OrderType, ReportedStatus, Side, TimeInForce
+from engines.model.instruments import InstrumentSpec
 
 SCHEMA_VERSION: Final = 1
 
 
-class Side(StrEnum):
-    BUY = "buy"
-    SELL = "sell"
+class Record(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="type"):
+    """What every event and every command has: its two times and the schema version of its type."""
 
-    @property
-    def sign(self) -> int:
-        return 1 if self is Side.BUY else -1
-
-    @property
-    def opposite(self) -> Side:
-        return Side.SELL if self is Side.BUY else Side.BUY
-
-
-class OrderType(StrEnum):
-    MARKET = "market"
-    LIMIT = "limit"
-    STOP = "stop"
-    STOP_LIMIT = "stop_limit"
-
-
-class TimeInForce(StrEnum):
-    GTC = "gtc"
-    IOC = "ioc"
-    FOK = "fok"
-    DAY = "day"
-
-
-class Liquidity(StrEnum):
-    MAKER = "maker"
-    TAKER = "taker"
-
-
-class LegPolicy(StrEnum):
-    """What an arbitrage does when a leg fails (DESIGN.md section 4)."""
-
-    UNWIND = "unwind"
-    HEDGE = "hedge"
-    HALT = "halt"
-
-
-class _Record(msgspec.Struct, frozen=True, kw_only=True, tag=True, tag_field="type"):
     ts_event: int
     ts_init: int
     schema: int = SCHEMA_VERSION
 
 
-class Event(_Record, frozen=True, kw_only=True):
+class Event(Record, frozen=True, kw_only=True):
     seq: int = 0
 
 
@@ -190,19 +154,6 @@ class OrderStatusUnknown(Event, frozen=True, kw_only=True):
 
     client_order_id: str
     reason: str
-
-
-class ReportedStatus(StrEnum):
-    """What a venue says an order is: one of the order statuses it can see, or that it has no such
-    order (``not_found``)."""
-
-    ACCEPTED = "accepted"
-    PARTIALLY_FILLED = "partially_filled"
-    FILLED = "filled"
-    CANCELED = "canceled"
-    REJECTED = "rejected"
-    EXPIRED = "expired"
-    NOT_FOUND = "not_found"
 
 
 class OrderStatusReport(Event, frozen=True, kw_only=True):
@@ -351,98 +302,3 @@ SystemEvent = (
 )
 
 AnyEvent = MarketEvent | OrderEvent | LedgerEvent | SystemEvent
-
-
-# ── commands: what engines ask adapters to do ───────────────────────────────────────────────────
-
-
-class Command(_Record, frozen=True, kw_only=True):
-    strategy: str
-    #: the venue the command goes to: routing is decided once, by the run's configuration, and
-    #: carried on every command, never guessed from the symbol on the way out
-    venue: str
-
-
-class SubmitOrder(Command, frozen=True, kw_only=True):
-    client_order_id: str
-    instrument: str
-    side: Side
-    order_type: OrderType
-    quantity: Decimal
-    price: Decimal | None = None
-    trigger_price: Decimal | None = None
-    time_in_force: TimeInForce = TimeInForce.GTC
-    reduce_only: bool = False
-    arb_id: str | None = None
-    leg: int | None = None
-    aligned_ts_ns: tuple[int, ...] | None = None
-
-
-class CancelOrder(Command, frozen=True, kw_only=True):
-    client_order_id: str
-    instrument: str
-
-
-class QueryOrder(Command, frozen=True, kw_only=True):
-    """Ask the venue for an order's state by client id: how an unknown outcome is resolved (never by
-    sending the order again). The answer comes back as an :class:`OrderStatusReport`.
-
-    It names the order as the journal knows it, so that a venue that has no such order can still
-    answer with a ``not_found`` report for exactly this order.
-    """
-
-    client_order_id: str
-    instrument: str
-    side: Side
-    order_type: OrderType
-    quantity: Decimal
-
-
-AnyCommand = SubmitOrder | CancelOrder | QueryOrder
-
-
-# ── one codec for the whole union ───────────────────────────────────────────────────────────────
-
-
-class Codec:
-    """Encode and decode events and commands as JSON or msgpack, with the ``type`` tag."""
-
-    def __init__(self) -> None:
-        self._json_enc = msgspec.json.Encoder()
-        self._json_dec: msgspec.json.Decoder[AnyEvent | AnyCommand] = msgspec.json.Decoder(
-            AnyEvent | AnyCommand
-        )
-        self._mp_enc = msgspec.msgpack.Encoder()
-        self._mp_dec: msgspec.msgpack.Decoder[AnyEvent | AnyCommand] = msgspec.msgpack.Decoder(
-            AnyEvent | AnyCommand
-        )
-
-    def to_json(self, record: Event | Command) -> bytes:
-        return self._json_enc.encode(record)
-
-    def from_json(self, data: bytes | str) -> AnyEvent | AnyCommand:
-        return self._json_dec.decode(data)
-
-    def to_msgpack(self, record: Event | Command) -> bytes:
-        return self._mp_enc.encode(record)
-
-    def from_msgpack(self, data: bytes) -> AnyEvent | AnyCommand:
-        return self._mp_dec.decode(data)
-
-
-def to_builtins(record: Event | Command) -> dict[str, Any]:
-    """A plain dict with the ``type`` tag first, for JSON lines and reports."""
-    out = msgspec.to_builtins(record)
-    assert isinstance(out, dict)
-    return out
-
-
-def submitted(cmd: SubmitOrder) -> OrderSubmitted:
-    """The intent to journal before ``cmd`` is sent: every field of the command, carried over whole,
-    so a field added to both can never be dropped on the way to the journal."""
-    return OrderSubmitted(**msgspec.structs.asdict(cmd))
-
-
-def with_seq(event: Event, seq: int) -> Event:
-    """The same event stamped with its journal sequence number."""
-    return msgspec.structs.replace(event, seq=seq)

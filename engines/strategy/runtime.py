@@ -14,18 +14,12 @@ from typing import Any, Final, TypeVar
 
 from engines.clock import REPLAY_CLOCK, Clock
 from engines.errors import CapabilityError, VibeError
-from engines.events import (
-    AnyCommand,
-    ArbitrageResolved,
-    Rebalanced,
-    SnapshotSkipped,
-    StrategyHalted,
-    StrategyLog,
-)
 from engines.ledger import Ledger
-from engines.orders import Orders
-from engines.router import TYPE_BASES, StrategySpec
+from engines.model.commands import AnyCommand
+from engines.model.events import ArbitrageResolved, Rebalanced, SnapshotSkipped, StrategyHalted, StrategyLog
+from engines.orders.book import Orders
 from engines.sdk import Context, Strategy
+from engines.strategy.declaration import TYPE_BASES, StrategySpec
 
 #: What an engine's drain() returns: commands for the venue, and facts for the journal.
 Outgoing = AnyCommand | StrategyLog | StrategyHalted | Rebalanced | SnapshotSkipped | ArbitrageResolved

@@ -36,6 +36,11 @@ def parse_symbol(text: str) -> Symbol:
     return Symbol(match.group(1), match.group(2))
 
 
+def market_of(symbol: str) -> str:
+    """The market part of a symbol (``krx`` of ``krx:005930``), without checking the rest."""
+    return symbol.split(":", 1)[0]
+
+
 def split_symbols(text: str | tuple[str, ...] | list[str]) -> tuple[str, ...]:
     """A universe written as ``a,b,c`` (or already a sequence) as a tuple of normalised symbols."""
     parts = text.split(",") if isinstance(text, str) else list(text)

@@ -39,19 +39,20 @@ its own. "Assumption" marks a number no source in this repository confirms.
   0.0001. The shared/data FTX bars are whole-dollar prices, consistent with tick 1. Fees 2/7 bps:
   FTX's tier-1 rate (assumption, from memory of the venue's fee page; the venue no longer exists).
 * ``krx:<6 digits>``: KRX rules in shared/venues/korea.md: lot 1 share, the tick bands of
-  2023-01-25 (``tick_scheme="krx"``, see :func:`krx_tick`; the sim also applies the daily price
-  limits and the session to this scheme). ``tick_size`` 1 is only the smallest band. Commission
-  1.5 bps on both sides: **assumption**, a typical online brokerage rate (KIS and Kiwoom publish
-  rates around 0.014-0.015 % including exchange fees; an account's rate may differ).
-  ``sell_tax_bps`` 20: the securities transaction tax on sells of KOSPI shares from 2026-01-01,
-  0.05 % plus the 0.15 % special tax for rural development (KOSDAQ: 0.20 % with no special tax,
-  the same total). Source: Ministry of Economy and Finance, enforcement-decree amendment announced
-  2025-12-01 (reported by Chosun Biz and Yonhap, 2025-12-01); **verify** before relying on it. It
-  is the rate of the settlement date, so it depends on the year: :data:`KRX_SELL_TAX_BPS` has the
-  history and :func:`krx_sell_tax_bps` the rate of a date, for an override when replaying older
-  data (2016-2019 KOSPI: 30 bps until 2019-06-02, then 25). **Not modelled:** the 5 KRW tick of
-  ETFs/ETNs/ELWs (and their exemption from the tax), KONEX (0.10 %), brokers' rounding of
-  commission and tax down to whole won.
+  2023-01-25 (``tick_scheme="krx"``, see :func:`~engines.markets.krx.krx_tick`; the sim also
+  applies the daily price limits and the session to this scheme). ``tick_size`` 1 is only the
+  smallest band. Commission 1.5 bps on both sides: **assumption**, a typical online brokerage rate
+  (KIS and Kiwoom publish rates around 0.014-0.015 % including exchange fees; an account's rate may
+  differ). ``sell_tax_bps`` 20: the securities transaction tax on sells of KOSPI shares from
+  2026-01-01, 0.05 % plus the 0.15 % special tax for rural development (KOSDAQ: 0.20 % with no
+  special tax, the same total). Source: Ministry of Economy and Finance, enforcement-decree
+  amendment announced 2025-12-01 (reported by Chosun Biz and Yonhap, 2025-12-01); **verify**
+  before relying on it. It is the rate of the settlement date, so it depends on the year:
+  :data:`~engines.markets.krx.KRX_SELL_TAX_BPS` has the history and
+  :func:`~engines.markets.krx.krx_sell_tax_bps` the rate of a date, for an override when
+  replaying older data (2016-2019 KOSPI: 30 bps until 2019-06-02, then 25). **Not modelled:** the
+  5 KRW tick of ETFs/ETNs/ELWs (and their exemption from the tax), KONEX (0.10 %), brokers'
+  rounding of commission and tax down to whole won.
 * ``us-equities:<ticker>``: US equities quoted in USD, tick 0.01 (Reg NMS sub-penny rule for
   prices of 1 USD and above), lot 1 share (assumption: no fractional shares). Fees 0
   (assumption: commission-free broker; regulatory fees, the SEC fee and FINRA TAF on sells, not
@@ -65,34 +66,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from datetime import date
-from decimal import Context, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Final, NamedTuple
 
 import msgspec
 
 from engines.errors import VibeError
-from engines.events import Side
-from engines.instruments import InstrumentKind, InstrumentSpec, parse_symbol
+from engines.markets.krx import KRX_SELL_TAX_BPS
+from engines.model.instruments import InstrumentKind, InstrumentSpec, parse_symbol
 
-__all__ = [
-    "DEFAULT_SPECS",
-    "KRX_PRICE_LIMIT",
-    "KRX_SELL_TAX_BPS",
-    "KRX_TICK_BANDS",
-    "KrxTaxRate",
-    "SpecRow",
-    "UnknownInstrumentError",
-    "daily_price_band",
-    "krx_sell_tax_bps",
-    "krx_tick",
-    "list_specs",
-    "on_tick_grid",
-    "round_to_tick",
-    "spec_for",
-    "spec_table",
-    "tick_at",
-]
+__all__ = ["DEFAULT_SPECS", "SpecRow", "UnknownInstrumentError", "list_specs", "spec_for", "spec_table"]
 
 _D = Decimal
 
@@ -105,59 +88,8 @@ class UnknownInstrumentError(VibeError):
 
 _HINT: Final = (
     "Pass an InstrumentSpec for the symbol as an override, or use a market the built-in table "
-    "covers (see engines/specs.py)."
+    "covers (see engines/markets/specs.py)."
 )
-
-
-# ── the KRX securities transaction tax ───────────────────────────────────────────────────────────
-
-
-class KrxTaxRate(NamedTuple):
-    """The sell-side tax on KRX shares settled on or after ``since``, in bps of the sale."""
-
-    since: date
-    kospi: Decimal  # securities transaction tax plus the 0.15 % special tax for rural development
-    kosdaq: Decimal  # securities transaction tax only (no special tax on KOSDAQ)
-
-
-KRX_SELL_TAX_BPS: Final[tuple[KrxTaxRate, ...]] = (
-    # 0.30 % on both markets from 1996 (KOSPI 0.15 % + 0.15 % special tax) until the 2019 cut; the
-    # row also answers for any earlier date, which nothing here verifies.
-    KrxTaxRate(date.min, _D(30), _D(30)),
-    # Enforcement decree passed 2019-05-21: KOSPI 0.10 % + 0.15 %, KOSDAQ 0.25 %, for shares
-    # settled from 2019-06-03 (trades from 2019-05-30) (Hankook Ilbo, 2019-05-21; EY, 2019-03-21).
-    KrxTaxRate(date(2019, 6, 3), _D(25), _D(25)),
-    # The 2020 tax reform: 0.23 % from 2021 (Hankyung, 2020-07-22): KOSPI 0.08 % + 0.15 %.
-    KrxTaxRate(date(2021, 1, 1), _D(23), _D(23)),
-    # The 2022 tax reform's steps (from memory, not confirmed by a source here): KOSPI 0.05 %,
-    # 0.03 %, 0 % plus 0.15 %; KOSDAQ 0.20 %, 0.18 %, 0.15 %. The 2025 step is confirmed by
-    # brokers' notices (settled from 2025-01-01, i.e. trades from 2024-12-27).
-    KrxTaxRate(date(2023, 1, 1), _D(20), _D(20)),
-    KrxTaxRate(date(2024, 1, 1), _D(18), _D(18)),
-    KrxTaxRate(date(2025, 1, 1), _D(15), _D(15)),
-    # The 2025 tax reform, enforcement decrees announced 2025-12-01 (Ministry of Economy and
-    # Finance, via Chosun Biz and Yonhap): KOSPI 0.05 % + 0.15 %, KOSDAQ 0.20 %, from 2026-01-01.
-    KrxTaxRate(date(2026, 1, 1), _D(20), _D(20)),
-)
-"""Sell-side tax rates of KRX shares by settlement date (the tax falls due when shares are
-transferred, T+2 business days after the trade). Figures from the sources in the comments; verify
-them before relying on a backtest's taxes. KONEX (0.10 % since 2019-06-03) is not covered."""
-
-
-def krx_sell_tax_bps(settled: date, market: str = "KOSPI") -> Decimal:
-    """The sell-side tax in bps on KRX shares of ``market`` (KOSPI or KOSDAQ) settled on ``settled``.
-
-    Use it to pin the rate of the period a backtest replays, e.g.
-    ``msgspec.structs.replace(spec_for("krx:005930"), sell_tax_bps=krx_sell_tax_bps(date(2017, 6, 1)))``
-    (30 bps), passed to :func:`spec_for` as an override.
-    """
-    if market not in ("KOSPI", "KOSDAQ"):
-        raise ValueError(f"market must be KOSPI or KOSDAQ, not {market!r}")
-    rate = KRX_SELL_TAX_BPS[0]
-    for row in KRX_SELL_TAX_BPS:
-        if row.since <= settled:
-            rate = row
-    return rate.kospi if market == "KOSPI" else rate.kosdaq
 
 
 # The default: the KOSPI rate in force when this table was last checked (2026-11: 20 bps since
@@ -347,7 +279,7 @@ def spec_for(symbol: str, *, overrides: Mapping[str, InstrumentSpec] | None = No
     Raises :class:`~engines.errors.InvalidSymbolError` (VT120) for text that is not a symbol and
     :class:`UnknownInstrumentError` (VT135) for a symbol nothing covers. The spec returned for a
     pattern match or an alias carries ``symbol`` exactly as asked for (normalised by
-    :func:`~engines.instruments.parse_symbol`), so that it keys the ledger under that name.
+    :func:`~engines.model.instruments.parse_symbol`), so that it keys the ledger under that name.
     """
     parsed = parse_symbol(symbol)
     name = str(parsed)
@@ -430,107 +362,3 @@ def spec_table() -> str:
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
-
-
-# ── tick grids ───────────────────────────────────────────────────────────────────────────────────
-
-KRX_TICK_BANDS: Final[tuple[tuple[Decimal, Decimal], ...]] = (
-    (_D(2_000), _D(1)),
-    (_D(5_000), _D(5)),
-    (_D(20_000), _D(10)),
-    (_D(50_000), _D(50)),
-    (_D(200_000), _D(100)),
-    (_D(500_000), _D(500)),
-)
-"""(upper bound, exclusive; tick) for KRX stocks since 2023-01-25; at or above 500,000: 1,000 KRW."""
-
-_KRX_TOP_TICK: Final = _D(1_000)
-
-# A fixed context, so that no answer depends on the caller's thread context.
-_GRID_CONTEXT: Final = Context(prec=60, Emin=-999_999, Emax=999_999, traps=[InvalidOperation])
-
-
-def krx_tick(price: Decimal) -> Decimal:
-    """The KRX tick size for a price in KRW (shared/venues/korea.md, "KRX rules")."""
-    for bound, tick in KRX_TICK_BANDS:
-        if price < bound:
-            return tick
-    return _KRX_TOP_TICK
-
-
-def tick_at(spec: InstrumentSpec, price: Decimal) -> Decimal:
-    """The tick size that applies at ``price``: banded for ``tick_scheme == "krx"``, else fixed."""
-    if spec.tick_scheme == "krx":
-        return krx_tick(price)
-    return spec.tick_size
-
-
-def on_tick_grid(spec: InstrumentSpec, price: Decimal) -> bool:
-    """Whether ``price`` is a positive multiple of the tick that applies at it."""
-    if not price.is_finite() or price <= 0:
-        return False
-    tick = tick_at(spec, price)
-    if tick <= 0:
-        return True
-    try:
-        return _GRID_CONTEXT.remainder(price, tick) == 0
-    except InvalidOperation:  # the quotient has more digits than the context: far off any grid
-        return False
-
-
-def round_to_tick(spec: InstrumentSpec, price: Decimal, side: Side) -> Decimal:
-    """``price`` moved onto the tick grid the safe way: a buy rounds down, a sell rounds up.
-
-    A buy never pays more and a sell never asks less than ``price``. The grid is the one that
-    applies at the answer, so a price rounded across a KRX band edge lands on the new band's grid
-    (a sell at 1,999.5 becomes 2,000, a multiple of the 5 KRW tick that starts there). A price on
-    the grid is returned as is; otherwise the answer has the tick's exponent. ``ValueError`` for a
-    price that is not positive and finite, and for a buy below the smallest tick (no positive grid
-    price is at or below it).
-    """
-    if not price.is_finite() or price <= 0:
-        raise ValueError(f"price must be positive and finite, not {price}")
-    ctx = _GRID_CONTEXT
-    px = price
-    # Each step lands on a multiple of the tick at the price it started from; on the KRX bands
-    # that is on the grid at once (every band starts on a multiple of the ticks on both sides of
-    # it). The loop re-checks against the tick at the answer, for any other banded scheme.
-    for _ in range(len(KRX_TICK_BANDS) + 2):
-        tick = tick_at(spec, px)
-        if tick <= 0:
-            return px
-        try:
-            rest = ctx.remainder(px, tick)
-        except InvalidOperation:
-            raise ValueError(f"{price} is too far from the tick grid of {spec.symbol}") from None
-        if rest == 0:
-            return px
-        down = ctx.subtract(px, rest)
-        px = ctx.quantize(down if side is Side.BUY else ctx.add(down, tick), tick)
-        if px <= 0:
-            raise ValueError(f"no price of the tick grid of {spec.symbol} is at or below {price}")
-    raise ValueError(f"{price} does not settle on the grid of {spec.symbol}")  # pragma: no cover
-
-
-# ── daily price limits ───────────────────────────────────────────────────────────────────────────
-
-KRX_PRICE_LIMIT: Final = _D("0.3")
-"""KRX's daily price limit: ±30 % of the base price (the previous session's close)."""
-
-
-def daily_price_band(spec: InstrumentSpec, base: Decimal) -> tuple[Decimal, Decimal] | None:
-    """The lowest and highest price a day with this ``base`` price may trade at, or None.
-
-    For ``tick_scheme == "krx"``: ``base × 0.7`` rounded up and ``base × 1.3`` rounded down to the
-    tick grid (inward, so both stay within ±30 %); e.g. base 71,100: [49,800, 92,400]. None for
-    any other scheme (no daily limit) and for a base price that gives no band.
-    """
-    if spec.tick_scheme != "krx" or not base.is_finite() or base <= 0:
-        return None
-    ctx = _GRID_CONTEXT
-    try:
-        low = round_to_tick(spec, ctx.multiply(base, ctx.subtract(_D(1), KRX_PRICE_LIMIT)), Side.SELL)
-        high = round_to_tick(spec, ctx.multiply(base, ctx.add(_D(1), KRX_PRICE_LIMIT)), Side.BUY)
-    except ValueError:
-        return None
-    return ctx.quantize(low, tick_at(spec, low)), ctx.quantize(high, tick_at(spec, high))

@@ -1,9 +1,10 @@
-"""From a loaded strategy module to a checked declaration, and from the declaration to its engine.
+"""From a loaded strategy module to a checked declaration: its type, its parameters, its universe.
 
 The declared type (the SDK base class of ``STRATEGY``) is the authority. Parameters come from the
 Params class defaults, overridden by ``--param name=value``; the universe parameter is parsed into
 symbols and checked against the type's bounds. Every failure is a :class:`DeclarationError` with the
-file and line it applies to.
+file and line it applies to. The declared type then picks the engine (``engines.kernel.ENGINES``);
+nothing routes orders here: every command carries its venue, set by the run's configuration.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, Literal
 import msgspec
 
 from engines.errors import DeclarationError, InvalidSymbolError
-from engines.instruments import split_symbols
+from engines.model.instruments import split_symbols
 from engines.sdk import (
     STRATEGY_TYPES,
     ArbitrageStrategy,

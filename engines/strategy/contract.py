@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from engines.errors import ContractViolation
-from engines.events import OrderType
+from engines.model.enums import OrderType
 from engines.sdk import ArbIntent, LegOrder, OrderIntent, TargetPosition
 
 

@@ -2,12 +2,12 @@
 
 docs/arbitrage.md is the account for users; in short (DESIGN.md section 4):
 
-* **Alignment.** The engine keeps the latest :class:`~engines.events.QuoteTick` of every leg. Each
+* **Alignment.** The engine keeps the latest :class:`~engines.model.events.QuoteTick` of every leg. Each
   quote of a leg, once every leg has had one, makes a *snapshot*. It is **aligned** when the
   exchange timestamps of the legs' latest quotes lie within ``window_ms`` of each other
   (``max - min <= window_ms * 1e6``, integer nanoseconds) and only then is
   ``on_snapshot`` called. Otherwise it is **stale**: counted, never shown to the strategy, and
-  journalled coalesced as :class:`~engines.events.SnapshotSkipped` (``count`` stale snapshots,
+  journalled coalesced as :class:`~engines.model.events.SnapshotSkipped` (``count`` stale snapshots,
   ``spread_ns`` the widest spread among them). A pending count is journalled when 1 s of exchange
   time has passed since its first stale snapshot (checked on each stale snapshot and in
   :meth:`ArbitrageEngine.on_time`), just before the first order of an arbitrage (so the journal
@@ -16,7 +16,7 @@ docs/arbitrage.md is the account for users; in short (DESIGN.md section 4):
   are not evaluated (nor counted as stale: ``snapshots_busy`` counts them). After a halt the
   strategy is never called again.
 * **Ordering.** The legs of the intent go out strictly in the intent's order, one
-  :class:`~engines.events.SubmitOrder` at a time, each carrying ``arb_id``, ``leg`` and
+  :class:`~engines.model.commands.SubmitOrder` at a time, each carrying ``arb_id``, ``leg`` and
   ``aligned_ts_ns``. Leg ``i + 1`` is released only when leg ``i`` is ``filled`` in full (default)
   or ``accepted`` by the venue (``next_leg_on``). Every order of an arbitrage (entry, hedge,
   unwind) is canceled if it is still working ``leg_timeout_ms`` of exchange time after it was sent.
@@ -24,10 +24,10 @@ docs/arbitrage.md is the account for users; in short (DESIGN.md section 4):
   ``unwind`` reverses what the legs filled with market orders in reverse leg order, one at a time
   (outcome ``unwound``); ``hedge`` sends the failed leg's remainder as a market order, at most
   ``hedge_retries`` times per leg (outcome ``hedged``), then falls back to unwinding; ``halt``
-  journals :class:`~engines.events.StrategyHalted` (code VT343) and stops the strategy, leaving
+  journals :class:`~engines.model.events.StrategyHalted` (code VT343) and stops the strategy, leaving
   working orders and filled legs as they are. An unwind order gets :data:`UNWIND_ATTEMPTS`
   attempts per leg; if the leg is still not flat, the strategy halts (code VT344). Every intent
-  ends with exactly one :class:`~engines.events.ArbitrageResolved`.
+  ends with exactly one :class:`~engines.model.events.ArbitrageResolved`.
 * **Sizes.** ``LegOrder.quantity`` is in base units. Spot and equity legs trade it as is, linear
   contracts ``quantity / multiplier`` contracts, inverse contracts
   ``quantity * touch / multiplier`` (the touch of the side the leg takes in the triggering
@@ -36,97 +36,72 @@ docs/arbitrage.md is the account for users; in short (DESIGN.md section 4):
   becomes a LIMIT IOC order at the limit rounded onto the tick grid the safe way (buys down,
   sells up); no limit is a MARKET order.
 
-The engine reads order statuses and filled quantities from :class:`~engines.orders.Orders`, so the
+The engine reads order statuses and filled quantities from :class:`~engines.orders.book.Orders`, so the
 run loop must fold every order event into it before handing the event to :meth:`handle` (the
-replay's ``Session.record`` does).
+kernel's ``Kernel.record`` does). Sizing and the state of each leg are :mod:`engines.arbitrage.legs`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
+from decimal import Decimal
 from typing import Final
 
+from engines.arbitrage.legs import (
+    ACCEPTED,
+    DONE,
+    ENTRY,
+    HEDGE,
+    UNWIND,
+    WAITING,
+    Arbitrage,
+    ArbitrageError,
+    ArbOrder,
+    Leg,
+    checked_params,
+    describe_failure,
+    leg_specs,
+    limit_on_grid,
+    venue_quantity,
+)
 from engines.clock import REPLAY_CLOCK, Clock
-from engines.contract import check_arbitrage
-from engines.engine import OrderIds, Outgoing, StrategyRuntime
-from engines.errors import VibeError
-from engines.events import (
+from engines.decimals import LEG_SIZE_CONTEXT
+from engines.ledger import Ledger
+from engines.model.commands import CancelOrder, SubmitOrder
+from engines.model.enums import LegPolicy, OrderType, Side, TimeInForce
+from engines.model.events import (
     ArbitrageResolved,
-    CancelOrder,
     Event,
-    LegPolicy,
     OrderAccepted,
     OrderCanceled,
     OrderCancelRejected,
     OrderExpired,
     OrderFilled,
     OrderRejected,
-    OrderType,
     QuoteTick,
-    Side,
     SnapshotSkipped,
     StrategyHalted,
     StrategyLog,
-    SubmitOrder,
-    TimeInForce,
 )
-from engines.instruments import InstrumentKind, InstrumentSpec
-from engines.ledger import Ledger
-from engines.orders import Orders, OrderStatus
-from engines.router import StrategySpec
-from engines.sdk import ArbitrageParams, LegOrder, Snapshot
-from engines.specs import UnknownInstrumentError, round_to_tick
+from engines.model.instruments import InstrumentSpec
+from engines.orders.book import Orders
+from engines.orders.table import OrderStatus
+from engines.sdk import LegOrder, Snapshot
+from engines.strategy.contract import check_arbitrage
+from engines.strategy.declaration import StrategySpec
+from engines.strategy.runtime import OrderIds, Outgoing, StrategyRuntime
+from engines.units import NS_PER_MS, NS_PER_SECOND
 
-__all__ = [
-    "OUTCOMES",
-    "SKIP_FLUSH_NS",
-    "UNWIND_ATTEMPTS",
-    "ArbitrageEngine",
-    "ArbitrageError",
-    "venue_quantity",
-]
+__all__ = ["OUTCOMES", "SKIP_FLUSH_NS", "UNWIND_ATTEMPTS", "ArbitrageEngine"]
 
 #: The outcomes an arbitrage can end with, one ArbitrageResolved each.
 OUTCOMES: Final = ("filled", "unwound", "hedged", "halted")
 #: Stale snapshots are journalled at least this often (exchange time), coalesced in between.
-SKIP_FLUSH_NS: Final = 1_000_000_000
+SKIP_FLUSH_NS: Final = NS_PER_SECOND
 #: Market orders an unwind sends per leg before it gives up and halts the strategy (VT344).
 UNWIND_ATTEMPTS: Final = 3
 
-_NS_PER_MS: Final = 1_000_000
 _NEVER: Final = 1 << 62
-_ZERO: Final = Decimal(0)
-_ONE: Final = Decimal(1)
-# Fixed, so that no size depends on the caller's thread context; FLOOR is what lot rounding wants.
-_CTX: Final = Context(
-    prec=60,
-    rounding=ROUND_FLOOR,
-    Emin=-999_999,
-    Emax=999_999,
-    capitals=1,
-    clamp=0,
-    flags=[],
-    traps=[InvalidOperation, DivisionByZero, Overflow],
-)
-
-_HINTS: Final = {
-    "VT340": "Raise the leg quantity: it must convert to at least one lot and the instrument's min_qty "
-    "(inverse legs: quantity × price / multiplier contracts, e.g. 100 USD per BTCUSD-PERP contract).",
-    "VT341": "The leg's quote or limit gives no usable price; check the data for an empty side, "
-    "or give a limit of at least one tick.",
-    "VT342": "Fix the arbitrage parameters or the legs' instrument specs (see docs/arbitrage.md).",
-}
-
-# Roles of an arbitrage's orders.
-_ENTRY: Final = "entry"
-_HEDGE: Final = "hedge"
-_UNWIND: Final = "unwind"
-# How far a leg has got: what the release of the next leg waits for.
-_WAITING: Final = 0
-_ACCEPTED: Final = 1
-_DONE: Final = 2
 
 _ORDER_EVENTS: Final = (
     OrderAccepted,
@@ -138,106 +113,6 @@ _ORDER_EVENTS: Final = (
 )
 
 _OrderEvent = OrderAccepted | OrderRejected | OrderFilled | OrderCanceled | OrderExpired | OrderCancelRejected
-
-
-class ArbitrageError(VibeError):
-    """An arbitrage intent or configuration the engine cannot trade (VT340-VT342)."""
-
-    code = "VT340"
-
-    def __init__(self, message: str, *, code: str = "VT340") -> None:
-        super().__init__(message, code=code, hint=_HINTS.get(code))
-
-
-@dataclass(slots=True)
-class _Leg:
-    """One leg of the arbitrage in flight, in venue units (contracts for inverse legs)."""
-
-    index: int
-    symbol: str
-    side: Side
-    quantity: Decimal
-    order_type: OrderType
-    price: Decimal | None
-    time_in_force: TimeInForce
-    state: int = _WAITING
-    filled: Decimal = _ZERO  # by its entry and hedge orders
-    unwound: Decimal = _ZERO  # by its unwind orders
-    hedges: int = 0
-    unwinds: int = 0
-
-
-@dataclass(slots=True)
-class _Working:
-    """An order of the arbitrage that has not reached a terminal status."""
-
-    leg: _Leg
-    role: str
-    deadline: int
-    canceling: bool = False
-
-
-@dataclass(slots=True)
-class _Arb:
-    arb_id: str
-    aligned: tuple[int, ...]
-    legs: list[_Leg]
-    released: int = 0
-    unwinding: bool = False
-    notes: list[str] | None = None
-
-    def note(self, text: str) -> None:
-        if self.notes is None:
-            self.notes = []
-        self.notes.append(text)
-
-    @property
-    def reason(self) -> str:
-        return "; ".join(self.notes) if self.notes else ""
-
-
-def venue_quantity(spec: InstrumentSpec, leg: LegOrder, quote: QuoteTick) -> Decimal:
-    """The order quantity, in the venue's units, of a leg of ``leg.quantity`` base units.
-
-    Spot and equity: the quantity; linear: ``quantity / multiplier`` contracts; inverse:
-    ``quantity * touch / multiplier`` contracts, the touch being the ask for a buy and the bid for a
-    sell. Floored to the lot size. Raises :class:`ArbitrageError` VT340 when that leaves less than
-    one lot or less than ``min_qty``, VT341 when an inverse leg's touch is not a positive price.
-    """
-    qty = leg.quantity
-    if spec.kind is InstrumentKind.INVERSE:
-        px = quote.ask if leg.side is Side.BUY else quote.bid
-        if not (px.is_finite() and px > 0):
-            raise ArbitrageError(
-                f"leg {leg.symbol}: no {'ask' if leg.side is Side.BUY else 'bid'} to convert "
-                f"{qty} base units into contracts (quote {quote.bid} / {quote.ask})",
-                code="VT341",
-            )
-        qty = _CTX.divide(_CTX.multiply(qty, px), spec.multiplier)
-    elif spec.kind is InstrumentKind.LINEAR and spec.multiplier != _ONE:
-        qty = _CTX.divide(qty, spec.multiplier)
-    lot = spec.lot_size
-    if lot > 0:
-        floored = _CTX.multiply(_CTX.divide_int(qty, lot), lot)
-        if floored != qty or qty is not leg.quantity:  # a quantity already on the grid keeps its digits
-            qty = floored
-    if qty <= 0 or qty < spec.min_qty:
-        unit = "contracts" if spec.kind in (InstrumentKind.INVERSE, InstrumentKind.LINEAR) else "units"
-        raise ArbitrageError(
-            f"leg {leg.symbol} {leg.side} {leg.quantity}: {qty} {unit} after conversion and rounding "
-            f"down to the lot {lot} (minimum {max(lot, spec.min_qty)})",
-            code="VT340",
-        )
-    return qty
-
-
-def _limit_on_grid(spec: InstrumentSpec, leg: LegOrder, limit: Decimal) -> Decimal:
-    """The limit on the tick grid, rounded the safe way (:func:`engines.specs.round_to_tick`): a buy
-    down, a sell up, so the order never pays more or asks less than the strategy said."""
-    try:
-        return round_to_tick(spec, limit, leg.side)
-    except ValueError as exc:
-        raise ArbitrageError(f"leg {leg.symbol} {leg.side}: limit {limit}: {exc}", code="VT341") from None
 
 
 class ArbitrageEngine:
@@ -295,38 +170,19 @@ class ArbitrageEngine:
     ) -> None:
         if spec.strategy_type != "arbitrage":
             raise ValueError(f"ArbitrageEngine runs arbitrage strategies, not {spec.strategy_type}")
-        params = spec.params
-        if not isinstance(params, ArbitrageParams):
-            raise ArbitrageError(
-                f"strategy {spec.name!r}: parameters {type(params).__name__} do not derive from "
-                "ArbitrageParams",
-                code="VT342",
-            )
-        if params.window_ms < 0:
-            raise ArbitrageError(
-                f"strategy {spec.name!r}: window_ms {params.window_ms} is negative", code="VT342"
-            )
+        params = checked_params(spec.name, spec.params)
         legs = tuple(spec.universe)
-        self._specs: dict[str, InstrumentSpec] = {}
-        for symbol in legs:
-            leg_spec = specs.get(symbol)
-            if leg_spec is None:
-                raise UnknownInstrumentError(f"no instrument spec for leg {symbol!r} of {spec.name!r}")
-            if not (leg_spec.multiplier.is_finite() and leg_spec.multiplier > 0):
-                raise ArbitrageError(
-                    f"leg {symbol}: multiplier {leg_spec.multiplier} is not positive", code="VT342"
-                )
-            self._specs[symbol] = leg_spec
+        self._specs: dict[str, InstrumentSpec] = leg_specs(spec.name, legs, specs)
         self.runtime = StrategyRuntime(spec, ledger, currency, seed, venues=venues, clock=clock)
         self.ledger = ledger
         self.orders = orders
         self.legs = legs
-        self.window_ns: int = params.window_ms * _NS_PER_MS
+        self.window_ns: int = params.window_ms * NS_PER_MS
         self.policy = LegPolicy(params.policy)
         self.next_leg_on: str = params.next_leg_on
         self.hedge_retries: int = params.hedge_retries
-        self.timeout_ns: int = params.leg_timeout_ms * _NS_PER_MS
-        self._gate = _DONE if params.next_leg_on == "filled" else _ACCEPTED
+        self.timeout_ns: int = params.leg_timeout_ms * NS_PER_MS
+        self._gate = DONE if params.next_leg_on == "filled" else ACCEPTED
         self._name = spec.name
         self._ids = OrderIds(spec.name)
         self._hook = self.runtime.strategy.on_snapshot  # type: ignore[attr-defined]
@@ -338,8 +194,8 @@ class ArbitrageEngine:
         self._ts: list[int] = [0] * len(legs)
         self._blocked = True  # not every leg quoted, an arbitrage in flight, or halted
         self.halted = False
-        self._arb: _Arb | None = None
-        self._working: dict[str, _Working] = {}
+        self._arb: Arbitrage | None = None
+        self._working: dict[str, ArbOrder] = {}
         self._deadline = _NEVER
         self._clock = 0  # the latest exchange time seen: what the engine's own records are stamped
         self._arbs = 0
@@ -503,7 +359,7 @@ class ArbitrageEngine:
     # ── an arbitrage's life ──
 
     def _open(self, legs: tuple[LegOrder, ...], quotes: Mapping[str, QuoteTick], ts: int) -> None:
-        built: list[_Leg] = []
+        built: list[Leg] = []
         for j, leg in enumerate(legs):  # every leg converted before any is sent: fail fast
             spec = self._specs[leg.symbol]
             qty = venue_quantity(spec, leg, quotes[leg.symbol])
@@ -512,25 +368,25 @@ class ArbitrageEngine:
             else:
                 order_type, price, tif = (
                     OrderType.LIMIT,
-                    _limit_on_grid(spec, leg, leg.limit),
+                    limit_on_grid(spec, leg, leg.limit),
                     TimeInForce.IOC,
                 )
-            built.append(_Leg(j, leg.symbol, leg.side, qty, order_type, price, tif))
+            built.append(Leg(j, leg.symbol, leg.side, qty, order_type, price, tif))
         self._arbs += 1
-        arb = _Arb(f"{self._name}-{self._arbs}", tuple(self._ts), built)
+        arb = Arbitrage(f"{self._name}-{self._arbs}", tuple(self._ts), built)
         self._clock = max(self._clock, ts)
         self._flush_skipped(ts)
         self._arb = arb
         self._blocked = True
         self._advance(arb)
 
-    def _advance(self, arb: _Arb) -> None:
+    def _advance(self, arb: Arbitrage) -> None:
         """Send the arbitrage's next order if its state allows one, or resolve it."""
         if arb.unwinding:
             if self._working:
                 return  # every order of the arbitrage ends before anything is reversed
             for leg in reversed(arb.legs):
-                open_qty = _CTX.subtract(leg.filled, leg.unwound)
+                open_qty = LEG_SIZE_CONTEXT.subtract(leg.filled, leg.unwound)
                 if open_qty <= 0:
                     continue
                 if leg.unwinds >= UNWIND_ATTEMPTS:
@@ -541,7 +397,7 @@ class ArbitrageEngine:
                     self._halt(arb, "VT344")
                     return
                 leg.unwinds += 1
-                self._submit(arb, leg, _UNWIND, side=leg.side.opposite, qty=open_qty)
+                self._submit(arb, leg, UNWIND, side=leg.side.opposite, qty=open_qty)
                 return
             self._resolve(arb, "unwound")
             return
@@ -554,20 +410,20 @@ class ArbitrageEngine:
                 self._submit(
                     arb,
                     leg,
-                    _ENTRY,
+                    ENTRY,
                     side=leg.side,
                     qty=leg.quantity,
                     order_type=leg.order_type,
                     price=leg.price,
                 )
             return
-        if not self._working and all(leg.state == _DONE for leg in legs):
+        if not self._working and all(leg.state == DONE for leg in legs):
             self._resolve(arb, "hedged" if any(leg.hedges for leg in legs) else "filled")
 
     def _submit(
         self,
-        arb: _Arb,
-        leg: _Leg,
+        arb: Arbitrage,
+        leg: Leg,
         role: str,
         *,
         side: Side,
@@ -578,7 +434,7 @@ class ArbitrageEngine:
         now = self._clock
         cid = self._ids.next()
         deadline = now + self.timeout_ns
-        self._working[cid] = _Working(leg, role, deadline)
+        self._working[cid] = ArbOrder(leg, role, deadline)
         self._deadline = min(self._deadline, deadline)
         self._out.append(
             SubmitOrder(
@@ -592,7 +448,7 @@ class ArbitrageEngine:
                 order_type=order_type,
                 quantity=qty,
                 price=price,
-                time_in_force=leg.time_in_force if role == _ENTRY else TimeInForce.GTC,
+                time_in_force=leg.time_in_force if role == ENTRY else TimeInForce.GTC,
                 arb_id=arb.arb_id,
                 leg=leg.index,
                 aligned_ts_ns=arb.aligned,
@@ -602,7 +458,7 @@ class ArbitrageEngine:
     def _on_order(
         self,
         event: _OrderEvent,
-        working: _Working,
+        working: ArbOrder,
     ) -> None:
         arb = self._arb
         assert arb is not None  # orders are tracked only while their arbitrage is in flight
@@ -625,46 +481,28 @@ class ArbitrageEngine:
         status = order.status
         if status.is_terminal:
             del self._working[cid]
-            if working.role == _UNWIND:
-                leg.unwound = _CTX.add(leg.unwound, order.filled_qty)
+            if working.role == UNWIND:
+                leg.unwound = LEG_SIZE_CONTEXT.add(leg.unwound, order.filled_qty)
             else:
-                leg.filled = _CTX.add(leg.filled, order.filled_qty)
+                leg.filled = LEG_SIZE_CONTEXT.add(leg.filled, order.filled_qty)
                 if status is OrderStatus.FILLED:
-                    leg.state = _DONE
+                    leg.state = DONE
                 elif not arb.unwinding:
-                    self._leg_failed(arb, leg, self._why(event, working, order.filled_qty, order.quantity))
+                    self._leg_failed(
+                        arb, leg, describe_failure(event, working, order.filled_qty, order.quantity)
+                    )
                     if self._arb is None:  # halted
                         return
         elif (
-            working.role != _UNWIND
-            and leg.state == _WAITING
+            working.role != UNWIND
+            and leg.state == WAITING
             and (order.venue_order_id is not None or order.filled_qty > 0)
         ):
-            leg.state = _ACCEPTED
+            leg.state = ACCEPTED
         self._advance(arb)
 
-    def _why(
-        self,
-        event: OrderAccepted | OrderRejected | OrderFilled | OrderCanceled | OrderExpired,
-        working: _Working,
-        filled: Decimal,
-        quantity: Decimal,
-    ) -> str:
-        leg = working.leg
-        what = f"leg {leg.index} ({leg.symbol} {leg.side}"
-        what += ")" if working.role == _ENTRY else f", {working.role})"
-        if isinstance(event, OrderRejected):
-            how = f"rejected ({event.code}: {event.reason})" if event.code else f"rejected ({event.reason})"
-        elif isinstance(event, OrderCanceled):
-            how = f"canceled ({event.reason})" if event.reason else "canceled"
-        elif isinstance(event, OrderExpired):
-            how = "expired"
-        else:  # a fill or an ack that found the order already ended
-            how = "ended"
-        return f"{what} {how}, filled {filled} of {quantity}"
-
-    def _leg_failed(self, arb: _Arb, leg: _Leg, why: str) -> None:
-        leg.state = _WAITING
+    def _leg_failed(self, arb: Arbitrage, leg: Leg, why: str) -> None:
+        leg.state = WAITING
         arb.note(why)
         if self.policy is LegPolicy.HALT:
             arb.note("policy halt")
@@ -674,13 +512,13 @@ class ArbitrageEngine:
             if leg.hedges < self.hedge_retries:
                 leg.hedges += 1
                 arb.note(f"hedge {leg.hedges} of leg {leg.index}")
-                remaining = _CTX.subtract(leg.quantity, leg.filled)
-                self._submit(arb, leg, _HEDGE, side=leg.side, qty=remaining)
+                remaining = LEG_SIZE_CONTEXT.subtract(leg.quantity, leg.filled)
+                self._submit(arb, leg, HEDGE, side=leg.side, qty=remaining)
                 return
             arb.note(f"{leg.hedges} hedge(s) of leg {leg.index} spent: unwinding")
         arb.unwinding = True
 
-    def _resolve(self, arb: _Arb, outcome: str) -> None:
+    def _resolve(self, arb: Arbitrage, outcome: str) -> None:
         now = self._clock
         self._out.append(
             ArbitrageResolved(
@@ -697,7 +535,7 @@ class ArbitrageEngine:
         self._deadline = _NEVER
         self._blocked = self.halted
 
-    def _halt(self, arb: _Arb, code: str) -> None:
+    def _halt(self, arb: Arbitrage, code: str) -> None:
         """Resolve the arbitrage as halted and stop the strategy. Orders still working are left."""
         self.halted = True
         self._resolve(arb, "halted")
