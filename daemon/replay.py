@@ -362,11 +362,11 @@ def replay(cfg: ReplayConfig, *, loaded: LoadedStrategy | None = None) -> Replay
                 code="VT704",
                 file=str(kept / JOURNAL_NAME),
             ) from None
-        out = work.commit(
+        work.commit(
             outdir.files_in(work.path),
             {"journal_sha256": rep.journal_sha256, "strategy": loaded.spec.name},
         )
-    return ReplayResult(out, rep)
+    return ReplayResult(cfg.out, rep)  # as the user wrote it: the summary shows their path
 
 
 def _reason(exc: BaseException) -> str:
