@@ -22,7 +22,7 @@ The kernel is pure: no I/O, no clock of its own (the :class:`~engines.clock.Cloc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Final, Protocol
 
@@ -117,6 +117,10 @@ class JournalPort(Protocol):
     def append(self, events: Sequence[Event]) -> Sequence[Event]: ...
 
 
+def _ignore(ts_ns: int) -> None:
+    """A clock that keeps its own time (the wall clock) is not moved by the data."""
+
+
 class Kernel:
     """The state one strategy session folds, stepped per fact and per market event."""
 
@@ -153,6 +157,8 @@ class Kernel:
         self.duplicate_fills = 0
         self.last_ts = 0
         self._bars = False
+        # a replay clock follows the data: it is moved to each instant as the kernel reaches it
+        self._advance: Callable[[int], None] = getattr(clock, "advance", _ignore)
 
     # ── facts ──
 
@@ -213,6 +219,7 @@ class Kernel:
         sample_ns = self.sample_ns or 1
         journal_market = self.journal_market
         instant = self.last_ts
+        advance = self._advance
         for event in batch:
             now = event.ts_event
             if now != instant:
@@ -227,6 +234,7 @@ class Kernel:
                         self.last_ts = instant
                         self.fire_timers(now)
                 instant = now
+                advance(now)
             for fact in on_market(event):
                 record(fact)
             if journal_market:
@@ -266,6 +274,7 @@ class Kernel:
             if fired and deadline <= self.last_ts:
                 break  # an engine that does not move its deadline past the last one must not spin
             at = max(deadline, self.last_ts)
+            self._advance(at)
             self.engine.on_time(at)
             self.settle(at)
             self.last_ts = at

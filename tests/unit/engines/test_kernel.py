@@ -387,3 +387,10 @@ def test_an_unknown_outcome_is_resolved_by_a_query_to_the_simulated_venue() -> N
     never = msgspec.structs.replace(ask, client_order_id="never-sent")
     (missing,) = k.venue.query(never, T0 + 3 * MS)
     assert isinstance(missing, OrderStatusReport) and missing.status == "not_found"
+
+
+def test_the_replay_clock_follows_the_instants_the_kernel_reaches() -> None:
+    clock = ReplayClock()
+    k = kernel_for(BuyHalf, "sim", clock)
+    k.step_batch([quote(SPOT, T0 + 1 * MS), quote(SPOT, T0 + 1 * MS), quote(SPOT, T0 + 9 * MS)])
+    assert clock.now_ns() == T0 + 9 * MS
