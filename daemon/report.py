@@ -11,11 +11,12 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from decimal import ROUND_HALF_EVEN, Context, Decimal
+from decimal import Decimal
 from itertools import pairwise
 
 import msgspec
 
+from engines.decimals import REPORT_CONTEXT
 from engines.ledger import Ledger
 from engines.model.events import (
     ArbitrageResolved,
@@ -32,7 +33,7 @@ from engines.model.events import (
 from engines.units import NS_PER_DAY
 
 RATIO_PLACES = Decimal("1e-10")
-_CTX = Context(prec=50, rounding=ROUND_HALF_EVEN)
+_CTX = REPORT_CONTEXT
 NS_PER_YEAR = 365 * NS_PER_DAY
 
 

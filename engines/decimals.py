@@ -22,6 +22,7 @@ context                           used for                    prec  rounding    
 :data:`TICK_GRID_CONTEXT`         tick grids and price bands  60    half-even     ±999,999     I
 :data:`PORTFOLIO_CONTEXT`         portfolio sizing            50    **down**      ±999,999     I, D, O
 :data:`LEG_SIZE_CONTEXT`          arbitrage leg sizing        60    **floor**     ±999,999     I, D, O
+:data:`REPORT_CONTEXT`            report ratios (daemon/)     50    half-even     ±999,999     I, D, O
 ================================  ==========================  ====  ============  ===========  =============
 
 (traps: I ``InvalidOperation``, D ``DivisionByZero``, O ``Overflow``, X ``Inexact``; "max" is
@@ -70,6 +71,7 @@ __all__ = [
     "LEG_SIZE_CONTEXT",
     "ORDER_SUM_CONTEXT",
     "PORTFOLIO_CONTEXT",
+    "REPORT_CONTEXT",
     "RESERVATION_CONTEXT",
     "SIM_CONTEXT",
     "SIM_DIVISION_CONTEXT",
@@ -136,3 +138,8 @@ PORTFOLIO_CONTEXT: Final = _context(50, ROUND_DOWN, -_E, _E, _NO_ANSWER)
 
 LEG_SIZE_CONTEXT: Final = _context(60, ROUND_FLOOR, -_E, _E, _NO_ANSWER)
 """Arbitrage leg sizing and leg sums: FLOOR is what lot rounding wants."""
+
+# ── reports ─────────────────────────────────────────────────────────────────────────────────────
+
+REPORT_CONTEXT: Final = _context(50, ROUND_HALF_EVEN, -_E, _E, _NO_ANSWER)
+"""The report's ratios and averages (daemon/report.py), rounded half-even when they are shown."""

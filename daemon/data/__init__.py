@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from daemon.data.csvfiles import read_events
 from daemon.data.errors import DataError
-from daemon.data.files import DAY_NS, DataSource, describe
+from daemon.data.files import DataSource, describe
 from daemon.data.fixture import (
     DEFAULT_BATCH,
     DEFAULT_CHUNK,
@@ -60,7 +60,6 @@ from daemon.data.sources import (
 )
 
 __all__ = [
-    "DAY_NS",
     "DEFAULT_BATCH",
     "DEFAULT_CHUNK",
     "EVENTS_MAGIC",

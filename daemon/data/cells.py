@@ -13,10 +13,11 @@ from decimal import Decimal
 from typing import Final
 
 from daemon.data.errors import DataError
-from daemon.data.files import SECOND_NS, DataSource
+from daemon.data.files import DataSource
 from engines.errors import InvalidSymbolError
 from engines.model.enums import Side
 from engines.model.instruments import parse_symbol
+from engines.units import NS_PER_SECOND
 
 _TS = "ts"  # integer UTC epoch ns
 _DEC = "decimal"  # finite non-negative decimal
@@ -29,8 +30,8 @@ _DATE_RE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _TS_MAX: Final = (1 << 63) - 1  # ts_ns is an int64
 _SIDES: Final = {"buy": Side.BUY, "sell": Side.SELL}
 # The plausible range of ts_ns (inclusive): a time in seconds or milliseconds is decades before it.
-_TS_FIRST: Final = 631_152_000 * SECOND_NS  # 1990-01-01T00:00:00Z
-_TS_LAST: Final = 4_102_444_800 * SECOND_NS  # 2100-01-01T00:00:00Z
+_TS_FIRST: Final = 631_152_000 * NS_PER_SECOND  # 1990-01-01T00:00:00Z
+_TS_LAST: Final = 4_102_444_800 * NS_PER_SECOND  # 2100-01-01T00:00:00Z
 _TS_UNITS: Final = (("seconds", 10**9, "1e9"), ("milliseconds", 10**6, "1e6"), ("microseconds", 10**3, "1e3"))
 # Bytes that are not UTF-8 decode to these lone surrogates (errors="surrogateescape"), so a bad
 # byte reaches the row that holds it and is reported at its own line, not at the line the reader

@@ -39,7 +39,6 @@ from daemon.data.cells import (
 )
 from daemon.data.errors import DataError
 from daemon.data.files import (
-    DAY_NS,
     DataSource,
     _open_text,
     _os_reason,
@@ -48,6 +47,7 @@ from daemon.data.files import (
 from engines.errors import InvalidSymbolError
 from engines.model.events import Bar, MarketEvent, QuoteTick, TradeTick
 from engines.model.instruments import parse_symbol
+from engines.units import NS_PER_DAY
 
 # ── CSV reading ─────────────────────────────────────────────────────────────────────────────────
 
@@ -240,7 +240,7 @@ def _day_cell(text: str) -> int:
     if _DATE_RE.fullmatch(text) is None:
         raise _BadCell
     try:
-        return (date.fromisoformat(text).toordinal() - _EPOCH_ORDINAL) * DAY_NS
+        return (date.fromisoformat(text).toordinal() - _EPOCH_ORDINAL) * NS_PER_DAY
     except ValueError:
         raise _BadCell from None
 
@@ -276,7 +276,7 @@ def _daily_ohlcv(src: DataSource, reader: _CsvRows, header: list[str]) -> Iterat
             raise _bad_row(src, reader.line_num, OHLCV_COLUMNS, checks, row) from None
         if not (lo <= o <= h and lo <= c <= h):
             raise _bar_error(src, reader.line_num, (o, h, lo, c), f"bar of {sym_s}")
-        close_ts = opened + DAY_NS
+        close_ts = opened + NS_PER_DAY
         yield Bar(
             ts_event=close_ts,
             ts_init=close_ts,
@@ -286,7 +286,7 @@ def _daily_ohlcv(src: DataSource, reader: _CsvRows, header: list[str]) -> Iterat
             low=lo,
             close=c,
             volume=v,
-            interval_ns=DAY_NS,
+            interval_ns=NS_PER_DAY,
         )
 
 
@@ -341,7 +341,7 @@ def _daily_close(src: DataSource, reader: _CsvRows, header: list[str]) -> Iterat
         if last_day is not None and day < opened:
             raise _backwards(src, reader.line_num, "date", d_s, last_day)
         opened, last_day = day, d_s
-        close_ts = opened + DAY_NS
+        close_ts = opened + NS_PER_DAY
         for symbol, value in zip(symbols, values, strict=True):
             yield Bar(
                 ts_event=close_ts,
@@ -352,7 +352,7 @@ def _daily_close(src: DataSource, reader: _CsvRows, header: list[str]) -> Iterat
                 low=value,
                 close=value,
                 volume=zero,
-                interval_ns=DAY_NS,
+                interval_ns=NS_PER_DAY,
             )
 
 

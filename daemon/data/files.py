@@ -21,12 +21,11 @@ import msgspec
 from daemon.data.errors import DataError
 from engines.errors import InvalidSymbolError
 from engines.model.instruments import parse_symbol
+from engines.units import NS_PER_DAY, NS_PER_HOUR, NS_PER_MINUTE, NS_PER_SECOND
 
 # ── file names ──────────────────────────────────────────────────────────────────────────────────
 
-SECOND_NS: Final = 1_000_000_000
-DAY_NS: Final = 86_400 * SECOND_NS
-_UNIT_NS: Final = {"s": SECOND_NS, "m": 60 * SECOND_NS, "h": 3_600 * SECOND_NS, "d": DAY_NS}
+_UNIT_NS: Final = {"s": NS_PER_SECOND, "m": NS_PER_MINUTE, "h": NS_PER_HOUR, "d": NS_PER_DAY}
 _NAME_RE: Final = re.compile(r"^([^_]+)_([^_]+)_([^_]+)_([^_]+?)\.csv(?:\.gz)?$")
 _BARS_RE: Final = re.compile(r"^bars([1-9][0-9]{0,5})([smhd])$")
 _TICK_KINDS: Final = ("trades", "quotes")
@@ -74,7 +73,7 @@ def describe(path: str | os.PathLike[str]) -> DataSource:
     if bars is not None:
         interval_ns = int(bars.group(1)) * _UNIT_NS[bars.group(2)]
     elif kind in _PANEL_KINDS:
-        interval_ns = DAY_NS
+        interval_ns = NS_PER_DAY
     elif kind not in _TICK_KINDS:
         raise DataError(
             f"unsupported kind {kind!r} in file name {name!r}; supported: trades, quotes, "

@@ -13,8 +13,9 @@ from typing import Final, NamedTuple
 from daemon.data.cells import _iso
 from daemon.data.csvfiles import _header, _panel_symbols, read_events
 from daemon.data.errors import DataError
-from daemon.data.files import _TICK_KINDS, _UNIT_NS, DAY_NS, DataSource
+from daemon.data.files import _TICK_KINDS, _UNIT_NS, DataSource
 from engines.model.events import MarketEvent
+from engines.units import NS_PER_DAY
 
 # ── merging sources ─────────────────────────────────────────────────────────────────────────────
 
@@ -61,7 +62,7 @@ def _csv_feed(src: DataSource, events: Iterable[MarketEvent], keep: frozenset[st
         def scan() -> dict[_StreamKey, tuple[int, int] | None]:
             ranges: dict[_StreamKey, tuple[int, int] | None] = {}
             for e in read_events(src.path):
-                key = (e.instrument, "bars", DAY_NS)
+                key = (e.instrument, "bars", NS_PER_DAY)
                 if keep is None or e.instrument in keep:
                     seen = ranges.get(key)
                     ranges[key] = (e.ts_event, e.ts_event) if seen is None else (seen[0], e.ts_event)
@@ -70,7 +71,7 @@ def _csv_feed(src: DataSource, events: Iterable[MarketEvent], keep: frozenset[st
         return _Feed(src.path, events, {}, src.venue, scan)
     if src.kind == "dailyclose":
         symbols = kept(_panel_symbols(src, _header(src)))
-        return _Feed(src.path, events, dict.fromkeys([(s, "bars", DAY_NS) for s in symbols]))
+        return _Feed(src.path, events, dict.fromkeys([(s, "bars", NS_PER_DAY) for s in symbols]))
     key = (src.symbol, src.kind if src.kind in _TICK_KINDS else "bars", src.interval_ns)
     return _Feed(src.path, events, dict.fromkeys([key] if kept([src.symbol]) else []))
 
@@ -119,7 +120,10 @@ def _limits(feeds: Sequence[_Feed], heads: Sequence[MarketEvent | None]) -> list
     limits = [_Limit(_NO_LIMIT, -1, ("", "", 0), 0)] * len(feeds)
     resolved = [f.streams for f in feeds]
     day_venues = {
-        key[0].partition(":")[0] for f in feeds for key in (f.streams or {}) if key[1:] == ("bars", DAY_NS)
+        key[0].partition(":")[0]
+        for f in feeds
+        for key in (f.streams or {})
+        if key[1:] == ("bars", NS_PER_DAY)
     }
     panels = [f.venue for f in feeds if f.scan is not None]
     for i, f in enumerate(feeds):
