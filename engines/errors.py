@@ -340,6 +340,34 @@ ERROR_CODES: Final[dict[str, ErrorCode]] = {
         "run interrupted",
         "The run was stopped by a signal; nothing of it was kept. Run it again.",
     ),
+    # ── venues (8xx) ──
+    "VT800": ErrorCode(
+        "venue message malformed",
+        "The venue sent something its documented protocol does not allow; the message is in the "
+        "error. Report it with the raw frame (`vibetrading venue decode` reproduces it).",
+    ),
+    "VT801": ErrorCode(
+        "venue symbol not in the run's mapping",
+        "A message names an instrument the run does not trade; subscribe only to the universe's symbols.",
+    ),
+    "VT802": ErrorCode(
+        "venue value with no mapping",
+        "A status, side, order type or execution type this adapter does not know; report it with the "
+        "raw frame.",
+    ),
+    "VT803": ErrorCode(
+        "venue refused a request",
+        "The error carries the venue's code and how it was classified (rejected, query first, back "
+        "off, halt); docs/venues.md explains the outcomes, adapters/<venue>/errors.py holds each table.",
+    ),
+    "VT804": ErrorCode(
+        "venue WebSocket refused an operation",
+        "Check the credentials (auth) or the topic (subscribe) named in the message.",
+    ),
+    "VT805": ErrorCode(
+        "venue settings invalid",
+        "Fix the venue's table in the run configuration: environment, URLs, receive window.",
+    ),
     # ── internal consistency (4xx) ──
     "VT400": ErrorCode(
         "impossible order transition",
