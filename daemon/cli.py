@@ -27,6 +27,7 @@ from engines.sdk import STRATEGY_TYPES
 from engines.units import NS_PER_MS
 
 DEFAULT_STRATEGY = Path("strategies/my_strategy_a.py")
+VENUE_DECODERS = ("binance-spot", "binance-usdm", "bybit")  # daemon.venue_decode.VENUES, kept import-free
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -201,6 +202,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_import.add_argument("--compression", choices=["none", "zlib"], default="zlib")
 
+    p_venue = sub.add_parser("venue", help="venue adapters' tools")
+    vsub = p_venue.add_subparsers(dest="venue_command", required=True, metavar="ACTION")
+    p_decode = vsub.add_parser(
+        "decode",
+        help="print the events raw venue messages decode to, one JSON object per line",
+        description=(
+            "Read raw venue messages, one per line: a WebSocket frame as the venue sends it, or a REST "
+            'response wrapped as {"rest": "METHOD /path", "headers": {...}, "body": <body>}. Print each '
+            "event as journal export does, with the input line number; a line that cannot be read "
+            "prints {line, code, message} (VT800-VT805). Every symbol a message names is mapped. "
+            "ts_init is the message's own time (event time E, frame ts, the order's or envelope's "
+            "time), 0 when it has none (Binance spot bookTicker: its ts_event is 0 too). Exit 1 when "
+            "any line failed."
+        ),
+    )
+    p_decode.add_argument(
+        "venue_name", metavar="VENUE", choices=VENUE_DECODERS, help=", ".join(VENUE_DECODERS)
+    )
+    p_decode.add_argument("file", nargs="?", default="-", metavar="FILE", help="input file, - for stdin")
+    p_decode.add_argument(
+        "--category",
+        choices=["spot", "linear"],
+        default="linear",
+        help="bybit: the category of public frames (the connection says it, the frame does not)",
+    )
+
     p_caps = sub.add_parser("capabilities", help="print the capability matrix")
     p_caps.add_argument("--json", action="store_true", help="print the matrix as JSON")
     p_caps.add_argument("--markdown", action="store_true", help="print the README table")
@@ -353,6 +380,25 @@ def cmd_data(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_venue(args: argparse.Namespace) -> int:
+    from daemon.venue_decode import Decoder, decode_stream  # noqa: PLC0415
+
+    decoder = Decoder(args.venue_name, category=args.category)
+    if args.file == "-":
+        stdin = getattr(sys.stdin, "buffer", None)
+        lines = stdin if stdin is not None else (t.encode("utf-8", "surrogateescape") for t in sys.stdin)
+        failed = decode_stream(decoder, lines, sys.stdout)
+    else:
+        try:
+            stream = open(args.file, "rb")  # noqa: SIM115 - closed below; an error here is the input's
+        except OSError as exc:
+            raise UsageError(f"{args.file}: {exc.strerror or exc}") from None
+        with stream:
+            failed = decode_stream(decoder, stream, sys.stdout)
+    sys.stdout.flush()
+    return EXIT_INVALID if failed else EXIT_OK
+
+
 def cmd_capabilities(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(capabilities.as_json(), indent=2, sort_keys=True))
@@ -376,6 +422,7 @@ COMMANDS = {
     "replay": cmd_replay,
     "journal": cmd_journal,
     "data": cmd_data,
+    "venue": cmd_venue,
     "capabilities": cmd_capabilities,
 }
 
