@@ -242,6 +242,16 @@ class SimVenue:
         """Client order ids of the working orders, in acceptance order."""
         return list(self._working)
 
+    def held_cash(self, quote: str) -> Decimal:
+        """The cash in ``quote``, fee included, that the working cash-settled buys hold."""
+        with localcontext(SIM_CONTEXT):
+            return self._reservations.reserved_cash(quote)
+
+    def held_qty(self, instrument: str) -> Decimal:
+        """The quantity of ``instrument`` that the working sells hold."""
+        with localcontext(SIM_CONTEXT):
+            return self._reservations.reserved_qty(instrument)
+
     # ── market data ──
 
     def on_market(self, event: TradeTick | QuoteTick | Bar) -> Sequence[OrderEvent]:
