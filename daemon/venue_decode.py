@@ -26,8 +26,8 @@ import msgspec
 from adapters.binance import parsers as binance
 from adapters.binance.errors import VenueRequestError
 from adapters.bybit import parsers as bybit
-from adapters.bybit.errors import BybitSymbolError
 from adapters.bybit.schemas import CancelResult, CreateResult, ExecutionList, OrderList
+from adapters.venue_errors import UnknownVenueSymbolError
 from engines.errors import VibeError
 from engines.model.codec import to_builtins
 from engines.model.events import Event
@@ -80,13 +80,13 @@ class _AnyBybitSymbols(bybit.SymbolMap):
         if known is not None:
             return known
         if category not in ("spot", "linear") or not name or not name.isalnum():
-            raise BybitSymbolError(
+            raise UnknownVenueSymbolError(
                 f"bybit {category or '(no category)'} instrument {name!r} cannot be mapped"
             )
         symbol = f"bybit-{category}:{name}"
         try:
             (ins,) = bybit.SymbolMap.from_symbols([symbol])._by_symbol.values()
-        except BybitSymbolError:
+        except UnknownVenueSymbolError:
             ins = bybit.BybitInstrument(category=category, name=name, base="", quote="")  # type: ignore[arg-type]
         self._by_venue[(category, name)] = ins
         self._by_symbol[symbol] = ins

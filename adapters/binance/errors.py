@@ -37,33 +37,19 @@ CLOCK         the timestamp was outside the receive window: resync the clock off
 from __future__ import annotations
 
 import re
-from enum import StrEnum
 from typing import Final
 
+from adapters.venue_errors import Outcome
 from engines.errors import VibeError
 
 __all__ = [
     "CODES",
-    "Outcome",
-    "UnknownVenueSymbolError",
-    "UnknownVenueValueError",
-    "VenueMessageError",
     "VenueRequestError",
     "banned_until_ms",
     "classify",
 ]
 
 
-class Outcome(StrEnum):
-    REJECTED = "rejected"
-    UNKNOWN = "unknown"
-    BACK_OFF = "back_off"
-    HALT = "halt"
-    DUPLICATE = "duplicate"
-    CLOCK = "clock"
-
-
-#: Binance's codes (spot and USD-M share the numbering; the ones only futures use are marked).
 CODES: Final[dict[int, Outcome]] = {
     # ── 10xx: general server or network issues ──
     -1000: Outcome.UNKNOWN,  # UNKNOWN: an unknown error occurred while processing the request
@@ -140,38 +126,6 @@ def banned_until_ms(msg: str) -> int | None:
     requests; IP(1.2.3.4) banned until 1715000000000. Please use the websocket ..."."""
     match = _BANNED_UNTIL.search(msg)
     return int(match.group(1)) if match else None
-
-
-class VenueMessageError(VibeError):
-    """A venue message is malformed: not JSON, a required field missing or of the wrong type."""
-
-    code = "VT800"
-
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
-        super().__init__(
-            message,
-            hint=hint
-            or "The venue sent a message the adapter cannot read; record it (`vibetrading venue decode`) "
-            "and report it.",
-        )
-
-
-class UnknownVenueSymbolError(VibeError):
-    """A venue message names a symbol that the run's symbol mapping does not hold."""
-
-    code = "VT801"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, hint="Subscribe only to the symbols of the run's universe.")
-
-
-class UnknownVenueValueError(VibeError):
-    """A field holds a value the adapter has no mapping for (a status or order type the venue added)."""
-
-    code = "VT802"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, hint="The venue added a value the adapter does not know; report it.")
 
 
 class VenueRequestError(VibeError):

@@ -45,7 +45,7 @@ REST cancel                        :class:`OrderCanceled` (or :class:`OrderExpir
 
 A frame that carries no event (a subscription ack ``{"result":null,"id":1}``, a WebSocket API
 response, an event type the engine does not use) gives ``None``; a malformed one raises
-:class:`~adapters.binance.errors.VenueMessageError`.
+:class:`~adapters.venue_errors.VenueMessageError`.
 
 Trade ids are Binance's per-symbol ids, as strings; the order book deduplicates them per order.
 """
@@ -58,12 +58,7 @@ from typing import Any, Final, TypeVar
 
 import msgspec
 
-from adapters.binance.errors import (
-    UnknownVenueSymbolError,
-    UnknownVenueValueError,
-    VenueMessageError,
-    VenueRequestError,
-)
+from adapters.binance.errors import VenueRequestError
 from adapters.binance.schemas import (
     AggTrade,
     BookTicker,
@@ -75,6 +70,7 @@ from adapters.binance.schemas import (
     Trade,
     UserTrade,
 )
+from adapters.venue_errors import UnknownVenueSymbolError, UnknownVenueValueError, VenueMessageError
 from engines.decimals import AVG_PX_CONTEXT, ORDER_SUM_CONTEXT
 from engines.model.commands import QueryOrder
 from engines.model.enums import Liquidity, OrderType, ReportedStatus, Side

@@ -26,33 +26,20 @@ the outcome is on the error), ``VT804`` venue WebSocket refused an operation (``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import StrEnum
 from typing import Final
 
+from adapters.venue_errors import Outcome
 from engines.errors import VibeError
 
 __all__ = [
     "BACK_OFF_HTTP_403_MS",
     "RET_CODES",
     "BybitConfigError",
-    "BybitMessageError",
     "BybitRequestError",
-    "BybitSymbolError",
     "BybitWsError",
-    "Outcome",
     "back_off_until_ms",
     "classify",
 ]
-
-
-class Outcome(StrEnum):
-    OK = "ok"
-    REJECTED = "rejected"
-    UNKNOWN = "unknown"
-    BACK_OFF = "back_off"
-    HALT = "halt"
-    DUPLICATE = "duplicate"
-    CLOCK = "clock"
 
 
 _O = Outcome
@@ -132,32 +119,6 @@ def back_off_until_ms(http_status: int | None, headers: Mapping[str, str], now_m
     if http_status == 403:
         return now_ms + BACK_OFF_HTTP_403_MS
     return now_ms + 1_000
-
-
-class BybitMessageError(VibeError):
-    """A Bybit message (WebSocket frame or REST body) that does not decode: malformed, or missing a field."""
-
-    code = "VT800"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(
-            message,
-            hint="The venue sent something its v5 schema does not allow; run `vibetrading venue decode` on "
-            "the recorded frame and compare with adapters/bybit/schemas.py.",
-        )
-
-
-class BybitSymbolError(VibeError):
-    """A message names an instrument the run's symbol mapping does not hold."""
-
-    code = "VT801"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(
-            message,
-            hint="Add the instrument to the run's universe (bybit-spot:SYMBOL or bybit-linear:SYMBOL), "
-            "or trade it from another account.",
-        )
 
 
 class BybitRequestError(VibeError):

@@ -28,7 +28,7 @@ What maps to what:
 * REST ``/v5/execution/list`` rows → :class:`FillReport` (same mapping as the stream).
 * control frames (``pong``, subscribe ack, auth ack) → nothing; a refused ``auth``/``subscribe`` →
   :class:`~adapters.bybit.errors.BybitWsError`; anything that does not decode →
-  :class:`~adapters.bybit.errors.BybitMessageError`; ``retCode != 0`` →
+  :class:`~adapters.venue_errors.VenueMessageError`; ``retCode != 0`` →
   :class:`~adapters.bybit.errors.BybitRequestError`.
 
 The client order id is the engine's, sent as ``orderLinkId``; an order placed elsewhere (no
@@ -44,7 +44,7 @@ from typing import Final, TypeVar
 import msgspec
 
 from adapters.bybit.config import Category
-from adapters.bybit.errors import BybitMessageError, BybitRequestError, BybitSymbolError, BybitWsError
+from adapters.bybit.errors import BybitRequestError, BybitWsError
 from adapters.bybit.schemas import (
     BookData,
     Envelope,
@@ -53,6 +53,7 @@ from adapters.bybit.schemas import (
     OrderRow,
     TradeRow,
 )
+from adapters.venue_errors import UnknownVenueSymbolError, VenueMessageError
 from engines.decimals import ORDER_SUM_CONTEXT
 from engines.model.commands import QueryOrder
 from engines.model.enums import Liquidity, OrderType, ReportedStatus, Side
@@ -142,14 +143,14 @@ class SymbolMap:
         for sym in symbols:
             market, _, name = sym.partition(":")
             if market not in ("bybit-spot", "bybit-linear"):
-                raise BybitSymbolError(f"{sym!r} is not a bybit-spot or bybit-linear symbol")
+                raise UnknownVenueSymbolError(f"{sym!r} is not a bybit-spot or bybit-linear symbol")
             category: Category = "spot" if market == "bybit-spot" else "linear"
             if name.endswith("PERP"):
                 base, quote = name[: -len("PERP")], "USDC"
             else:
                 quote = next((q for q in _QUOTES if name.endswith(q) and len(name) > len(q)), "")
                 if not quote:
-                    raise BybitSymbolError(f"cannot tell the coins of {sym!r}: give a BybitInstrument")
+                    raise UnknownVenueSymbolError(f"cannot tell the coins of {sym!r}: give a BybitInstrument")
                 base = name[: -len(quote)]
             out.append(BybitInstrument(category=category, name=name, base=base, quote=quote, settle=quote))
         return cls(out)
@@ -157,7 +158,9 @@ class SymbolMap:
     def instrument(self, category: str, name: str) -> BybitInstrument:
         ins = self._by_venue.get((category, name))
         if ins is None:
-            raise BybitSymbolError(f"bybit {category} instrument {name!r} is not in the symbol mapping")
+            raise UnknownVenueSymbolError(
+                f"bybit {category} instrument {name!r} is not in the symbol mapping"
+            )
         return ins
 
     def to_engine(self, category: str, name: str) -> str:
@@ -166,7 +169,7 @@ class SymbolMap:
     def to_venue(self, symbol: str) -> BybitInstrument:
         ins = self._by_symbol.get(symbol)
         if ins is None:
-            raise BybitSymbolError(f"{symbol!r} is not in the bybit symbol mapping")
+            raise UnknownVenueSymbolError(f"{symbol!r} is not in the bybit symbol mapping")
         return ins
 
 
@@ -176,7 +179,7 @@ class SymbolMap:
 def _side(text: str) -> Side:
     side = _SIDES.get(text)
     if side is None:
-        raise BybitMessageError(f"bybit side {text!r} is neither Buy nor Sell")
+        raise VenueMessageError(f"bybit side {text!r} is neither Buy nor Sell")
     return side
 
 
@@ -186,9 +189,9 @@ def _opt_dec(text: str, field: str) -> Decimal | None:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise BybitMessageError(f"bybit field {field}={text!r} is not a decimal") from None
+        raise VenueMessageError(f"bybit field {field}={text!r} is not a decimal") from None
     if not value.is_finite():
-        raise BybitMessageError(f"bybit field {field}={text!r} is not finite")
+        raise VenueMessageError(f"bybit field {field}={text!r} is not finite")
     return value
 
 
@@ -196,7 +199,7 @@ def _decode(decoder: msgspec.json.Decoder[_T], raw: bytes | msgspec.Raw, what: s
     try:
         return decoder.decode(raw)
     except msgspec.DecodeError as exc:  # ValidationError is a DecodeError
-        raise BybitMessageError(f"bybit {what} malformed: {exc}") from None
+        raise VenueMessageError(f"bybit {what} malformed: {exc}") from None
 
 
 def _client_id(link_id: str, order_id: str) -> str:
@@ -314,7 +317,7 @@ def _cum_qty(r: ExecRow) -> Decimal:
     order_qty = _opt_dec(r.orderQty, "orderQty")
     leaves = _opt_dec(r.leavesQty, "leavesQty")
     if order_qty is None or leaves is None:
-        raise BybitMessageError(
+        raise VenueMessageError(
             f"bybit execution {r.execId}: no cumExecQty and no orderQty/leavesQty to derive it from"
         )
     return ORDER_SUM_CONTEXT.subtract(order_qty, leaves)
@@ -375,13 +378,13 @@ def decode_result(body: bytes, result_type: type[_T], http_status: int = 200) ->
     except msgspec.DecodeError:
         if http_status != 200:
             raise BybitRequestError(http_status, None, body[:200].decode("utf-8", "replace")) from None
-        raise BybitMessageError(f"bybit REST body is not a v5 envelope: {body[:200]!r}") from None
+        raise VenueMessageError(f"bybit REST body is not a v5 envelope: {body[:200]!r}") from None
     if env.retCode != 0:
         raise BybitRequestError(http_status, env.retCode, env.retMsg)
     try:
         result = msgspec.json.decode(env.result, type=result_type, strict=False)
     except msgspec.DecodeError as exc:
-        raise BybitMessageError(f"bybit REST result malformed: {exc}") from None
+        raise VenueMessageError(f"bybit REST result malformed: {exc}") from None
     return result, env.time
 
 
@@ -430,12 +433,12 @@ def status_reports(
     for r in rows:
         status = _STATUS.get(r.orderStatus)
         if status is None:
-            raise BybitMessageError(f"bybit orderStatus {r.orderStatus!r} is not one this adapter knows")
+            raise VenueMessageError(f"bybit orderStatus {r.orderStatus!r} is not one this adapter knows")
         if status is ReportedStatus.CANCELED and _expired(r):
             status = ReportedStatus.EXPIRED
         order_type = _ORDER_TYPES.get(r.orderType)
         if order_type is None:
-            raise BybitMessageError(f"bybit orderType {r.orderType!r} is neither Market nor Limit")
+            raise VenueMessageError(f"bybit orderType {r.orderType!r} is neither Market nor Limit")
         price = _opt_dec(r.price, "price")
         avg = _opt_dec(r.avgPrice, "avgPrice")
         reason = r.rejectReason if r.rejectReason not in ("", "EC_NoError") else r.cancelType
@@ -505,5 +508,5 @@ class BybitParser:
             execs = _decode(_execs_dec, frame.data, "execution data")
             return list(fills(execs, self.symbols, ts_init))
         if topic.startswith("execution."):  # execution.fast lacks leavesQty and fees
-            raise BybitMessageError(f"bybit topic {topic!r} is not supported: subscribe to 'execution'")
+            raise VenueMessageError(f"bybit topic {topic!r} is not supported: subscribe to 'execution'")
         return []  # wallet, position: read by reconciliation, not events yet

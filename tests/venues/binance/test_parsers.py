@@ -7,15 +7,10 @@ from decimal import Decimal
 import msgspec
 import pytest
 
-from adapters.binance.errors import (
-    Outcome,
-    UnknownVenueSymbolError,
-    UnknownVenueValueError,
-    VenueMessageError,
-    VenueRequestError,
-)
+from adapters.binance.errors import VenueRequestError
 from adapters.binance.parsers import USDM, BinanceParser, StreamControl, SymbolMap
 from adapters.binance.schemas import BookTicker, ExecutionReport
+from adapters.venue_errors import Outcome, UnknownVenueSymbolError, UnknownVenueValueError, VenueMessageError
 from engines.model.commands import QueryOrder
 from engines.model.enums import Liquidity, OrderType, ReportedStatus, Side
 from engines.model.events import (

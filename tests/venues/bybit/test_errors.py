@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from adapters.bybit.errors import (
-    BybitRequestError,
-    Outcome,
-    back_off_until_ms,
-    classify,
-)
+from adapters.bybit.errors import BybitRequestError, back_off_until_ms, classify
+from adapters.venue_errors import Outcome
 from engines.errors import VibeError
 
 OC = Outcome

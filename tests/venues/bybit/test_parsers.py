@@ -8,15 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.bybit.errors import (
-    BybitMessageError,
-    BybitRequestError,
-    BybitSymbolError,
-    BybitWsError,
-    Outcome,
-)
+from adapters.bybit.errors import BybitRequestError, BybitWsError
 from adapters.bybit.parsers import BybitParser, SymbolMap, decode_result, fill_reports, status_reports
 from adapters.bybit.schemas import CreateResult, ExecutionList, OrderList
+from adapters.venue_errors import Outcome, UnknownVenueSymbolError, VenueMessageError
 from engines.model.commands import QueryOrder
 from engines.model.enums import Liquidity, OrderType, ReportedStatus, Side
 from engines.model.events import (
@@ -197,14 +192,14 @@ def test_refused_auth_or_subscribe_raises() -> None:
     ],
 )
 def test_malformed_public_is_a_typed_error(raw: bytes) -> None:
-    with pytest.raises(BybitMessageError) as info:
+    with pytest.raises(VenueMessageError) as info:
         parser().public("spot", raw, 0)
     assert info.value.code == "VT800"
 
 
 def test_unmapped_symbol_is_a_typed_error() -> None:
     msg = dict(TRADE, data=[dict(TRADE["data"][0], s="ETHUSDT")])  # type: ignore[call-overload]
-    with pytest.raises(BybitSymbolError):
+    with pytest.raises(UnknownVenueSymbolError):
         parser().public("spot", enc(msg), 0)
 
 
@@ -403,13 +398,13 @@ def test_non_trade_executions_are_not_fills() -> None:
 
 
 def test_execution_without_any_cumulative_is_a_typed_error() -> None:
-    with pytest.raises(BybitMessageError):
+    with pytest.raises(VenueMessageError):
         parser().private(exec_frame(exec_row(leavesQty="")), 0)
 
 
 def test_execution_fast_is_refused() -> None:
     frame = enc({"topic": "execution.fast", "creationTime": 1, "data": []})
-    with pytest.raises(BybitMessageError):
+    with pytest.raises(VenueMessageError):
         parser().private(frame, 0)
 
 
