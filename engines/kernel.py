@@ -174,9 +174,12 @@ class Kernel:
                 # journalled once, so a fold of the journal never counts it twice
                 self.duplicate_fills += 1
                 return None
-        self.ledger.check(event)
+        writes = self.ledger.check(event)
         (stamped,) = self.journal.append([event])
-        self.ledger.apply(stamped)
+        if writes is None:
+            self.ledger.apply(stamped)  # a mark, or a fact the ledger has no writes for
+        else:
+            self.ledger.commit(writes)
         if plan is not None:
             self.orders.commit(stamped, plan)  # type: ignore[arg-type]
         self.engine.handle(stamped)

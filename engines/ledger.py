@@ -41,7 +41,7 @@ Validate, then journal, then fold
 :meth:`Ledger.check` raises exactly the :class:`~engines.errors.LedgerError` that
 :meth:`Ledger.apply` would raise for an event in the current state, and changes nothing, so a
 driver can refuse a fact before journaling it. Both run one planning step that computes the
-writes an event makes (:class:`_Writes`); ``apply`` then stores them, which cannot fail. Market
+writes an event makes (:class:`LedgerPlan`); ``apply`` then stores them, which cannot fail. Market
 events and marks are never refused.
 """
 
@@ -68,7 +68,7 @@ from engines.model.events import (
 )
 from engines.model.instruments import InstrumentKind, InstrumentSpec
 
-__all__ = ["BOOK_QUANTUM", "Ledger", "LedgerSnapshot", "Position", "fold"]
+__all__ = ["BOOK_QUANTUM", "Ledger", "LedgerPlan", "LedgerSnapshot", "Position", "fold"]
 
 BOOK_QUANTUM: Final = Decimal("1e-18")
 """What an inexact division is rounded to (half-even): finer than any venue's cash or contract precision."""
@@ -224,7 +224,7 @@ def _trade(spec: InstrumentSpec, pos: Position, qty: Decimal, px: Decimal) -> tu
     return after, realized
 
 
-class _Writes(NamedTuple):
+class LedgerPlan(NamedTuple):
     """What one event changes in a ledger: computed by the planning step, stored by ``_commit``."""
 
     spec: InstrumentSpec | None = None
@@ -272,12 +272,18 @@ class Ledger:
             if writes is not None:
                 self._commit(writes)
 
-    def check(self, event: Event) -> None:
+    def check(self, event: Event) -> LedgerPlan | None:
         """Raise the LedgerError that :meth:`apply` would raise for ``event`` now; change nothing.
 
-        Market events and marks are never refused: they pass without a look.
+        Returns what the event would write (None when the ledger has no writes for it: market
+        events and marks pass without a look), so that :meth:`commit` stores it without planning
+        the same fill twice.
         """
-        self._plan(event)
+        return self._plan(event)
+
+    def commit(self, plan: LedgerPlan) -> None:
+        """Store what :meth:`check` planned, with nothing folded in between (the kernel's order)."""
+        self._commit(plan)
 
     def _resolve_marks(self) -> None:
         if not self._unmarked:
@@ -294,7 +300,7 @@ class Ledger:
                 else:
                     self._mark(symbol, event.price if isinstance(event, TradeTick) else event.close)
 
-    def _plan(self, event: Event) -> _Writes | None:
+    def _plan(self, event: Event) -> LedgerPlan | None:
         """The writes ``event`` makes (None: it has no use for it), or the LedgerError it raises."""
         if isinstance(event, OrderFilled):
             return self._plan_fill(event)
@@ -304,7 +310,7 @@ class Ledger:
             return self._plan_define(event.spec)
         return None
 
-    def _commit(self, writes: _Writes) -> None:
+    def _commit(self, writes: LedgerPlan) -> None:
         """Store a plan: plain assignments, which cannot fail halfway."""
         if writes.spec is not None:
             self._instruments[writes.spec.symbol] = writes.spec
@@ -376,7 +382,7 @@ class Ledger:
     # ── planning steps: compute, never store ──
 
     @_exact
-    def _plan_define(self, spec: InstrumentSpec) -> _Writes:
+    def _plan_define(self, spec: InstrumentSpec) -> LedgerPlan:
         old = self._instruments.get(spec.symbol)
         pos = self._positions.get(spec.symbol, _FLAT)
         if old is not None and pos.qty != 0:
@@ -386,10 +392,10 @@ class Ledger:
                     f"{spec.symbol} redefined with a different {', '.join(changed)}"
                     f" while a position of {pos.qty} is open"
                 )
-        return _Writes(spec=spec)
+        return LedgerPlan(spec=spec)
 
     @_exact
-    def _plan_fill(self, fill: OrderFilled) -> _Writes:
+    def _plan_fill(self, fill: OrderFilled) -> LedgerPlan:
         spec = self._checked_spec(fill)
         qty = fill.last_qty * fill.side.sign
         before = self._positions.get(fill.instrument, _FLAT)
@@ -406,7 +412,7 @@ class Ledger:
         if fill.fee != 0:
             self._add(cash, self._cash, fill.fee_currency, -fill.fee)
             self._add(fees, self._fees, fill.fee_currency, fill.fee)
-        return _Writes(position=(fill.instrument, after), cash=cash, fees=fees)
+        return LedgerPlan(position=(fill.instrument, after), cash=cash, fees=fees)
 
     def _checked_spec(self, fill: OrderFilled) -> InstrumentSpec:
         """The fill's instrument, after checking all of the fill: a bad fill changes nothing."""
@@ -423,12 +429,12 @@ class Ledger:
         return spec
 
     @_exact
-    def _plan_adjust(self, event: CashAdjusted) -> _Writes:
+    def _plan_adjust(self, event: CashAdjusted) -> LedgerPlan:
         if not event.amount.is_finite():
             raise LedgerError(f"cash adjustment of {event.amount} {event.currency} ({event.reason})")
         cash: dict[str, Decimal] = {}
         self._add(cash, self._cash, event.currency, event.amount)
-        return _Writes(cash=cash)
+        return LedgerPlan(cash=cash)
 
     def _mark(self, symbol: str, price: Decimal) -> None:
         if _is_positive(price):
