@@ -368,6 +368,31 @@ ERROR_CODES: Final[dict[str, ErrorCode]] = {
         "venue settings invalid",
         "Fix the venue's table in the run configuration: environment, URLs, receive window.",
     ),
+    "VT806": ErrorCode(
+        "venue halted: no request is sent to it",
+        "The venue refused the key, the signature or the IP (an IP ban, HTTP 418 or 403), or the "
+        "operator halted it; the message says which and until when. Fix the cause, then restart.",
+    ),
+    "VT807": ErrorCode(
+        "order outcome still unknown after its queries",
+        "The venue did not answer the status queries for the order within their bounded backoff; "
+        "nothing was resent. Check the venue's status page and the order in its web UI.",
+    ),
+    "VT808": ErrorCode(
+        "emulator settings invalid",
+        "Fix the `vibetrading venue serve` option named in the message (--faults, --keys, --balance, "
+        "--data); `vibetrading venue serve --help` lists the forms.",
+    ),
+    "VT809": ErrorCode(
+        "order outside the venue's instrument filters",
+        "The price or quantity, rounded to the venue's tick and step, is zero or below the minimum "
+        "notional or quantity in the venue's instrument info; the order was not sent.",
+    ),
+    "VT810": ErrorCode(
+        "venue rate budget exhausted",
+        "The request would exceed the venue's published rate limit within the time allowed for it; "
+        "it was not sent. Send fewer requests, or raise the timeout.",
+    ),
     # ── internal consistency (4xx) ──
     "VT400": ErrorCode(
         "impossible order transition",

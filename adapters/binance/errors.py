@@ -39,8 +39,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from adapters.venue_errors import Outcome
-from engines.errors import VibeError
+from adapters.venue_errors import Outcome, VenueRefusal
 
 __all__ = [
     "CODES",
@@ -128,7 +127,7 @@ def banned_until_ms(msg: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-class VenueRequestError(VibeError):
+class VenueRequestError(VenueRefusal):
     """The venue refused a request; ``outcome`` (from :func:`classify`) says what to do next."""
 
     code = "VT803"

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Final
 
-from adapters.venue_errors import Outcome
+from adapters.venue_errors import Outcome, VenueRefusal
 from engines.errors import VibeError
 
 __all__ = [
@@ -121,7 +121,7 @@ def back_off_until_ms(http_status: int | None, headers: Mapping[str, str], now_m
     return now_ms + 1_000
 
 
-class BybitRequestError(VibeError):
+class BybitRequestError(VenueRefusal):
     """Bybit refused a request (``retCode`` != 0, or an HTTP error without a body): see ``outcome``."""
 
     code = "VT803"

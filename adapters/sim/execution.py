@@ -122,21 +122,31 @@ class SimExecutionClient:
     async def balances(self) -> Balances:
         snapshot = self._account.snapshot()
         totals: dict[str, Decimal] = dict(snapshot.cash)
-        locked: dict[str, Decimal] = {}
         for symbol, spec in snapshot.instruments.items():
             if spec.settles_in_cash:
                 held = self._account.position(symbol).qty
                 if held:
                     totals[spec.base] = totals.get(spec.base, _ZERO) + held
-                locked[spec.base] = locked.get(spec.base, _ZERO) + self._venue.held_qty(symbol)
-        for currency in list(totals):
-            locked[currency] = locked.get(currency, _ZERO) + self._venue.held_cash(currency)
+        locked = self.locked()
         return Balances(
             assets={
                 asset: Balance(free=total - locked.get(asset, _ZERO), locked=locked.get(asset, _ZERO))
                 for asset, total in sorted(totals.items())
             }
         )
+
+    def locked(self) -> dict[str, Decimal]:
+        """What the working orders hold, by asset: quote cash for buys, base quantity for spot sells."""
+        snapshot = self._account.snapshot()
+        locked: dict[str, Decimal] = {}
+        for symbol, spec in snapshot.instruments.items():
+            if spec.settles_in_cash:
+                locked[spec.base] = locked.get(spec.base, _ZERO) + self._venue.held_qty(symbol)
+        for currency in {*snapshot.cash, *(s.quote for s in snapshot.instruments.values())}:
+            held = self._venue.held_cash(currency)
+            if held:
+                locked[currency] = locked.get(currency, _ZERO) + held
+        return {asset: amount for asset, amount in sorted(locked.items()) if amount}
 
     async def positions(self) -> Positions:
         snapshot = self._account.snapshot()
