@@ -3,13 +3,16 @@
 :class:`VenueContract` holds the tests; each venue subclasses it once (``TestSimVenue`` in
 test_venue_sim.py, each adapter against its emulator) and provides the fixture ``venue_factory``:
 a callable that builds a fresh :class:`VenueUnderTest`, a client on a venue with one quoted
-instrument and an account funded in its quote currency. The base class has no ``Test`` prefix, so
-pytest collects only the subclasses.
+instrument and an account funded in its quote currency. The factory may be a coroutine function
+(an adapter starts its emulator and connects its client there); ``VenueUnderTest.cleanup`` is
+awaited after the test (close the client, stop the emulator). The base class has no ``Test``
+prefix, so pytest collects only the subclasses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal as D
 from typing import TypeVar
@@ -55,6 +58,8 @@ class VenueUnderTest:
     far_bid: D
     tick: Callable[[], Awaitable[None]]
     ids: OrderIds = field(default_factory=lambda: OrderIds(STRATEGY))
+    #: awaited after the test: close the client, stop the emulator
+    cleanup: Callable[[], Awaitable[None]] | None = None
 
     def submit(
         self, side: Side, order_type: OrderType, price: D | None = None, cid: str | None = None
@@ -127,15 +132,21 @@ def _one(answers: Sequence[Event], kind: type[_E]) -> _E:
     return found[0]
 
 
-VenueFactory = Callable[[], VenueUnderTest]
+VenueFactory = Callable[[], VenueUnderTest | Awaitable[VenueUnderTest]]
 
 
 class VenueContract:
     """The tests; a subclass provides the fixture ``venue_factory``."""
 
     @pytest.fixture
-    def v(self, venue_factory: VenueFactory) -> VenueUnderTest:
-        return venue_factory()
+    async def v(self, venue_factory: VenueFactory) -> AsyncIterator[VenueUnderTest]:
+        made = venue_factory()
+        venue = await made if inspect.isawaitable(made) else made
+        try:
+            yield venue
+        finally:
+            if venue.cleanup is not None:
+                await venue.cleanup()
 
     # ── submit ──
 
