@@ -1,6 +1,6 @@
-"""Binance pure-parser throughput: messages per second, wire bytes → engine events.
+"""Venue pure-parser throughput: messages per second, wire bytes → engine events (Binance and Bybit).
 
-Run on demand: ``.venv/bin/python tests/bench/venue_parse_binance.py [--n 1000000] [--json FILE]``.
+Run on demand: ``.venv/bin/python tests/bench/venue_parse.py [--n 1000000] [--json FILE]``.
 Phases (one prebuilt msgspec Decoder each; the parsers build the engine events directly):
 
 * ``bookTicker_spot``: :meth:`BinanceParser.quote` on a spot bookTicker → QuoteTick (target ≥ 1M/s),
@@ -8,7 +8,9 @@ Phases (one prebuilt msgspec Decoder each; the parsers build the engine events d
 * ``bookTicker_decode_only``: the msgspec decode alone (the ceiling of this design),
 * ``trade_spot``: :meth:`BinanceParser.trade` → TradeTick,
 * ``executionReport_trade``: :meth:`BinanceParser.execution_report` on a TRADE → OrderFilled,
-* ``market_frame_combined``: the generic dispatcher on a combined-stream bookTicker (two decodes).
+* ``market_frame_combined``: the generic dispatcher on a combined-stream bookTicker (two decodes),
+* ``bybit_publicTrade``: :meth:`BybitParser.public` on a linear ``publicTrade`` frame → TradeTick,
+* ``bybit_execution``: :meth:`BybitParser.private` on an ``execution`` frame → OrderFilled.
 
 Figures are wall clock and CPU time of this process (steadier on a busy machine), best of ``--repeat``.
 """
@@ -31,7 +33,10 @@ import msgspec
 
 from adapters.binance.parsers import USDM, BinanceParser, SymbolMap
 from adapters.binance.schemas import BookTicker
+from adapters.bybit.parsers import BybitParser
+from adapters.bybit.parsers import SymbolMap as BybitSymbols
 from tests.venues.binance import messages as m
+from tests.venues.bybit import messages as bybit_messages
 
 
 def _cpu() -> float:
@@ -69,6 +74,7 @@ def main() -> int:
 
     spot = BinanceParser(SymbolMap("binance-spot", ["BNBUSDT", "BNBBTC", "ETHBTC"]))
     usdm = BinanceParser(SymbolMap(USDM, ["BNBUSDT"]))
+    bybit = BybitParser(BybitSymbols.from_symbols(["bybit-linear:BTCUSDT"]))
     decoder = msgspec.json.Decoder(BookTicker)
     combined = b'{"stream":"bnbusdt@bookTicker","data":' + m.SPOT_BOOK_TICKER + b"}"
     n, k = args.n, max(1, args.n // 4)
@@ -79,6 +85,8 @@ def main() -> int:
         ("trade_spot", spot.trade, m.SPOT_TRADE, n),
         ("executionReport_trade", spot.execution_report, m.EXECUTION_REPORT_TRADE, k),
         ("market_frame_combined", spot.market_frame, combined, k),
+        ("bybit_publicTrade", lambda raw, _i: bybit.public("linear", raw, 0), bybit_messages.TRADE, k),
+        ("bybit_execution", lambda raw, _i: bybit.private(raw, 0), bybit_messages.EXECUTION, k),
     ]
     results = [run(name, fn, raw, count, args.repeat) for name, fn, raw, count in phases]
     print(
