@@ -340,6 +340,11 @@ ERROR_CODES: Final[dict[str, ErrorCode]] = {
         "run interrupted",
         "The run was stopped by a signal; nothing of it was kept. Run it again.",
     ),
+    "VT730": ErrorCode(
+        "recording cannot start or be written",
+        "Fix --out as the message says (a .csv.gz name; with several symbols, a data file name such as "
+        "binance-spot_BTCUSDT_quotes_20261203.csv.gz); an existing file is never overwritten.",
+    ),
     # ── venues (8xx) ──
     "VT800": ErrorCode(
         "venue message malformed",
