@@ -19,7 +19,6 @@ restamps a recording), so an order fills only against market data that arrives a
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -30,6 +29,7 @@ import msgspec
 
 from adapters.emulator.faults import Faults, FaultSpec
 from adapters.sim.execution import SimExecutionClient
+from adapters.transport.clock import WallClock
 from engines.ledger import Ledger
 from engines.model.commands import CancelOrder, SubmitOrder
 from engines.model.enums import Liquidity, OrderType, Side, TimeInForce
@@ -49,7 +49,7 @@ from engines.model.events import (
 from engines.model.instruments import InstrumentKind, InstrumentSpec
 from engines.sim.venue import SimVenue
 
-__all__ = ["Account", "Exchange", "MarketEvent", "OrderRecord", "OrderState", "TradeRecord", "WallClock"]
+__all__ = ["Account", "Exchange", "MarketEvent", "OrderRecord", "OrderState", "TradeRecord"]
 
 MarketEvent = QuoteTick | TradeTick
 _ZERO: Final = Decimal(0)
@@ -69,16 +69,6 @@ class OrderState(StrEnum):
     @property
     def is_open(self) -> bool:
         return self in (OrderState.NEW, OrderState.PARTIALLY_FILLED)
-
-
-class WallClock:
-    """The :class:`~engines.clock.Clock` of an emulator: the wall clock, in ns."""
-
-    def now_ns(self) -> int:
-        return time.time_ns()
-
-    def ts_init(self, ts_event: int) -> int:
-        return max(ts_event, time.time_ns())
 
 
 @dataclass

@@ -4,7 +4,7 @@ budget, the venue clock offset, and the resolution of an unknown order outcome b
 
 from adapters.transport.backoff import Backoff
 from adapters.transport.budget import RateBudget
-from adapters.transport.clock import ClockOffset
+from adapters.transport.clock import ClockOffset, WallClock
 from adapters.transport.resolve import resolve_unknown
 
-__all__ = ["Backoff", "ClockOffset", "RateBudget", "resolve_unknown"]
+__all__ = ["Backoff", "ClockOffset", "RateBudget", "WallClock", "resolve_unknown"]

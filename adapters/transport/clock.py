@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-__all__ = ["ClockOffset"]
+__all__ = ["ClockOffset", "WallClock"]
 
 
 def _wall_ms() -> int:
@@ -37,3 +37,15 @@ class ClockOffset:
         (local times) with the venue's ``server_ms``."""
         self.offset_ms = server_ms - (sent_ms + received_ms) // 2
         self.round_trip_ms = max(0, received_ms - sent_ms)
+
+
+class WallClock:
+    """The realtime :class:`~engines.clock.Clock` of the live edge (paper trading, emulators):
+    ``now_ns`` is the wall clock; an event arriving now is stamped ``ts_init`` now (never before its
+    own ``ts_event``)."""
+
+    def now_ns(self) -> int:
+        return time.time_ns()
+
+    def ts_init(self, ts_event: int) -> int:
+        return max(ts_event, time.time_ns())
