@@ -63,9 +63,10 @@ __all__ = [
 
 _ZERO = Decimal(0)
 
-SubmitAnswer = OrderAccepted | OrderRejected | OrderFilled | OrderStatusUnknown
+SubmitAnswer = OrderAccepted | OrderRejected | OrderFilled | OrderStatusUnknown | OrderStatusReport
 """What a submit answers at once: accepted or rejected (a live venue may return the fills that came
-with its ack), or unknown."""
+with its ack), unknown, or the venue's report of the order when it already had one with this client
+id (a duplicate answer: the order was queried, never failed)."""
 
 CancelAnswer = OrderCanceled | OrderCancelRejected | OrderStatusUnknown
 """What a cancel answers at once: canceled, refused (unknown order, already ended), or unknown."""

@@ -8,6 +8,7 @@ never a traceback), 2 a usage error (an unknown option, or an option value out o
 from __future__ import annotations
 
 import argparse
+import asyncio
 import errno
 import json
 import os
@@ -228,6 +229,58 @@ def build_parser() -> argparse.ArgumentParser:
         help="bybit: the category of public frames (the connection says it, the frame does not)",
     )
 
+    p_serve = vsub.add_parser(
+        "serve",
+        help="run a venue's emulator: its REST and WebSocket protocol on loopback, simulated matching",
+        description=(
+            "Serve the venue's REST and WebSocket protocol on one port, on the venue's own paths, "
+            "matching orders with the simulated venue against market data from --data files (played "
+            "at --speed times real time) or a seeded random walk. Signatures, rate limits and error "
+            "codes are the venue's. GET /_emulator/state returns orders, fills and balances. Serves "
+            "until SIGINT/SIGTERM (docs/emulators.md)."
+        ),
+    )
+    p_serve.add_argument("venue_name", metavar="VENUE", choices=["binance", "bybit"], help="binance, bybit")
+    p_serve.add_argument("--host", default="127.0.0.1", help="address to bind")
+    p_serve.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one (printed)")
+    p_serve.add_argument(
+        "--data",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="quotes/trades CSV (../shared/data format) or replay fixture to play (repeatable; "
+        "default: a seeded random walk)",
+    )
+    p_serve.add_argument("--speed", type=float, default=1.0, help="playback speed, times real time")
+    p_serve.add_argument(
+        "--faults",
+        default="",
+        metavar="SPEC",
+        help="seeded fault injection, e.g. timeout=0.02,5xx=0.01,accept-then-timeout=0.01,"
+        "drop-ws=0.005,dup-fill=0.01,delay-ms=20 (default: none)",
+    )
+    p_serve.add_argument("--seed", type=int, default=0, help="seed of the faults and the random walk")
+    p_serve.add_argument(
+        "--keys",
+        default=None,
+        metavar="FILE",
+        help="JSON object of API key to secret (default: the test key)",
+    )
+    p_serve.add_argument(
+        "--balance",
+        action="append",
+        default=[],
+        metavar="ASSET=AMOUNT",
+        help="starting balance of every account (repeatable; default USDT=100000 BTC=1 ETH=10)",
+    )
+    p_serve.add_argument(
+        "--symbol",
+        action="append",
+        default=[],
+        metavar="SYMBOL",
+        help="instruments to list (repeatable; default the venue's BTCUSDT and ETHUSDT, spot and perpetual)",
+    )
+
     p_caps = sub.add_parser("capabilities", help="print the capability matrix")
     p_caps.add_argument("--json", action="store_true", help="print the matrix as JSON")
     p_caps.add_argument("--markdown", action="store_true", help="print the README table")
@@ -381,6 +434,8 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_venue(args: argparse.Namespace) -> int:
+    if args.venue_command == "serve":
+        return _venue_serve(args)
     from daemon.venue_decode import Decoder, decode_stream  # noqa: PLC0415
 
     decoder = Decoder(args.venue_name, category=args.category)
@@ -397,6 +452,24 @@ def cmd_venue(args: argparse.Namespace) -> int:
             failed = decode_stream(decoder, stream, sys.stdout)
     sys.stdout.flush()
     return EXIT_INVALID if failed else EXIT_OK
+
+
+def _venue_serve(args: argparse.Namespace) -> int:
+    from daemon.venue_serve import ServeArgs, serve  # noqa: PLC0415
+
+    checked = ServeArgs(
+        args.venue_name,
+        host=args.host,
+        port=args.port,
+        data=args.data,
+        speed=args.speed,
+        faults=args.faults,
+        seed=args.seed,
+        keys=args.keys,
+        balances=args.balance,
+        symbols=args.symbol,
+    )
+    return asyncio.run(serve(checked))
 
 
 def cmd_capabilities(args: argparse.Namespace) -> int:

@@ -65,6 +65,7 @@ from adapters.binance.schemas import (
     ErrorBody,
     ExecutionReport,
     FuturesOrderUpdate,
+    Kline,
     OrderTradeUpdate,
     RestOrder,
     Trade,
@@ -75,6 +76,7 @@ from engines.decimals import AVG_PX_CONTEXT, ORDER_SUM_CONTEXT
 from engines.model.commands import QueryOrder
 from engines.model.enums import Liquidity, OrderType, ReportedStatus, Side
 from engines.model.events import (
+    Bar,
     FillReport,
     OrderAccepted,
     OrderCanceled,
@@ -116,6 +118,7 @@ _OTU: Final = msgspec.json.Decoder(OrderTradeUpdate)
 _REST_ORDER: Final = msgspec.json.Decoder(RestOrder)
 _USER_TRADES: Final = msgspec.json.Decoder(list[UserTrade])
 _ERROR: Final = msgspec.json.Decoder(ErrorBody)
+_KLINE: Final = msgspec.json.Decoder(Kline)
 _ANY: Final = msgspec.json.Decoder()
 _NO_RAW: Final = msgspec.Raw(b"")
 
@@ -263,6 +266,11 @@ class SymbolMap:
     def futures(self) -> bool:
         return self.market == USDM
 
+    @property
+    def venue_symbols(self) -> tuple[str, ...]:
+        """The venue's names of the mapped symbols (``BTCUSDT``), in mapping order."""
+        return tuple(self._to_engine)
+
     def instrument(self, venue_symbol: str) -> str:
         try:
             return self._to_engine[venue_symbol]
@@ -387,6 +395,35 @@ class BinanceParser:
             _raise_unless_no_event(raw, msgspec.DecodeError("not a market event"), "market frame")
             return None
         return None
+
+    def kline(self, raw: bytes | msgspec.Raw, ts_init: int) -> Bar | None:
+        """A ``kline`` frame as a :class:`Bar` when the bar has closed (``x``); an open bar's updates
+        give None. ``ts_event`` is the bar's end (Binance's close time ``T`` is its last millisecond,
+        so the end is ``T`` + 1 ms)."""
+        m = _decode(_KLINE, raw, "kline")
+        k = m.kline
+        if not k.closed:
+            return None
+        return Bar(
+            ts_event=(k.close_time + 1) * _MS,
+            ts_init=ts_init,
+            instrument=self.symbols.instrument(k.symbol),
+            open=k.open,
+            high=k.high,
+            low=k.low,
+            close=k.close,
+            volume=k.volume,
+            interval_ns=(k.close_time + 1 - k.start_time) * _MS,
+        )
+
+    def market_event(self, raw: bytes | msgspec.Raw, ts_init: int) -> QuoteTick | TradeTick | Bar | None:
+        """What :meth:`market_frame` reads, and closed klines as bars."""
+        probe = _decode(_MARKET_PROBE, raw, "market frame")
+        if len(probe.data):
+            return self.market_event(probe.data, ts_init)
+        if probe.e == "kline":
+            return self.kline(raw, ts_init)
+        return self.market_frame(raw, ts_init)
 
     # ── user data ──
 

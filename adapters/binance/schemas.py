@@ -20,13 +20,26 @@ from msgspec import field
 __all__ = [
     "AggTrade",
     "BookTicker",
+    "DepthSnapshot",
+    "DepthUpdate",
     "ErrorBody",
+    "ExchangeInfo",
     "ExecutionReport",
+    "FuturesBalance",
     "FuturesOrderUpdate",
+    "Kline",
+    "KlineData",
+    "ListenKey",
     "ListenKeyExpired",
     "OrderFill",
     "OrderTradeUpdate",
+    "PositionRisk",
     "RestOrder",
+    "ServerTime",
+    "SpotAccount",
+    "SpotBalance",
+    "SymbolFilter",
+    "SymbolInfo",
     "Trade",
     "UserTrade",
 ]
@@ -224,3 +237,130 @@ class ErrorBody(msgspec.Struct, frozen=True):
 
     code: int
     msg: str = ""
+
+
+# ── exchangeInfo and account (added with the REST client) ──────────────────────────────────────
+
+
+class SymbolFilter(msgspec.Struct, frozen=True):
+    """One entry of a symbol's ``filters``. Binance has a dozen filter types with different fields;
+    one struct with every field the client reads (absent: None) accepts them all, including types
+    added later. Spot calls the minimum notional ``minNotional`` (``NOTIONAL`` and the older
+    ``MIN_NOTIONAL``); USD-M's ``MIN_NOTIONAL`` calls it ``notional``."""
+
+    filter_type: str = field(name="filterType")
+    min_price: Decimal | None = field(name="minPrice", default=None)
+    max_price: Decimal | None = field(name="maxPrice", default=None)
+    tick_size: Decimal | None = field(name="tickSize", default=None)
+    min_qty: Decimal | None = field(name="minQty", default=None)
+    max_qty: Decimal | None = field(name="maxQty", default=None)
+    step_size: Decimal | None = field(name="stepSize", default=None)
+    min_notional: Decimal | None = field(name="minNotional", default=None)
+    notional: Decimal | None = None
+    apply_to_market: bool | None = field(name="applyToMarket", default=None)
+    apply_min_to_market: bool | None = field(name="applyMinToMarket", default=None)
+
+
+class SymbolInfo(msgspec.Struct, frozen=True):
+    symbol: str
+    status: str = ""
+    base_asset: str = field(name="baseAsset", default="")
+    quote_asset: str = field(name="quoteAsset", default="")
+    filters: tuple[SymbolFilter, ...] = ()
+
+
+class ExchangeInfo(msgspec.Struct, frozen=True):
+    """``GET /api/v3/exchangeInfo`` and ``GET /fapi/v1/exchangeInfo`` (only the symbols part)."""
+
+    symbols: tuple[SymbolInfo, ...] = ()
+    server_time: int = field(name="serverTime", default=0)
+
+
+class ServerTime(msgspec.Struct, frozen=True):
+    """``GET /api/v3/time``, ``GET /fapi/v1/time``."""
+
+    server_time: int = field(name="serverTime")
+
+
+class SpotBalance(msgspec.Struct, frozen=True):
+    asset: str
+    free: Decimal
+    locked: Decimal
+
+
+class SpotAccount(msgspec.Struct, frozen=True):
+    """``GET /api/v3/account`` (only the balances)."""
+
+    balances: tuple[SpotBalance, ...] = ()
+
+
+class FuturesBalance(msgspec.Struct, frozen=True):
+    """A row of ``GET /fapi/v2/balance``: ``balance`` is the wallet balance, ``availableBalance`` what
+    new orders may use (the rest is held as margin by positions and working orders)."""
+
+    asset: str
+    balance: Decimal
+    available_balance: Decimal = field(name="availableBalance")
+
+
+class PositionRisk(msgspec.Struct, frozen=True):
+    """A row of ``GET /fapi/v2/positionRisk``; ``positionAmt`` is signed (negative: short)."""
+
+    symbol: str
+    position_amt: Decimal = field(name="positionAmt")
+    entry_price: Decimal = field(name="entryPrice")
+    position_side: str = field(name="positionSide", default="BOTH")
+
+
+class ListenKey(msgspec.Struct, frozen=True):
+    """``POST /fapi/v1/listenKey``, ``POST /api/v3/userDataStream``."""
+
+    listen_key: str = field(name="listenKey")
+
+
+class KlineData(msgspec.Struct, frozen=True, gc=False):
+    """The ``k`` object of a kline event: open time ``t``, close time ``T`` (the last ms of the bar),
+    interval ``i``, OHLC, base volume ``v`` and whether the bar is closed ``x``."""
+
+    start_time: int = field(name="t")
+    close_time: int = field(name="T")
+    symbol: str = field(name="s")
+    interval: str = field(name="i")
+    open: Decimal = field(name="o")
+    close: Decimal = field(name="c")
+    high: Decimal = field(name="h")
+    low: Decimal = field(name="l")
+    volume: Decimal = field(name="v")
+    closed: bool = field(name="x")
+
+
+class Kline(msgspec.Struct, frozen=True):
+    """``<symbol>@kline_<interval>``: ``{e: "kline", E, s, k: {...}}``."""
+
+    event_type: str = field(name="e")
+    event_time: int = field(name="E")
+    symbol: str = field(name="s")
+    kline: KlineData = field(name="k")
+
+
+class DepthUpdate(msgspec.Struct, frozen=True):
+    """``<symbol>@depth`` / ``@depth@100ms`` diff: first and last update ids ``U``/``u`` (USD-M adds the
+    previous event's last id ``pu``), and the changed levels ``[price, qty]`` (qty 0: level removed)."""
+
+    event_type: str = field(name="e")
+    event_time: int = field(name="E")
+    symbol: str = field(name="s")
+    first_update_id: int = field(name="U")
+    last_update_id: int = field(name="u")
+    bids: tuple[tuple[Decimal, Decimal], ...] = field(name="b")
+    asks: tuple[tuple[Decimal, Decimal], ...] = field(name="a")
+    prev_last_update_id: int | None = field(name="pu", default=None)
+    transaction_time: int = field(name="T", default=0)
+
+
+class DepthSnapshot(msgspec.Struct, frozen=True):
+    """``GET /api/v3/depth``, ``GET /fapi/v1/depth``."""
+
+    last_update_id: int = field(name="lastUpdateId")
+    bids: tuple[tuple[Decimal, Decimal], ...]
+    asks: tuple[tuple[Decimal, Decimal], ...]

@@ -60,6 +60,11 @@ class BybitConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     ws_url: str | None = None
     recv_window_ms: Annotated[int, msgspec.Meta(gt=0, le=60_000)] = 5_000
 
+    @classmethod
+    def for_emulator(cls, http_root: str, ws_root: str, *, recv_window_ms: int = 5_000) -> BybitConfig:
+        """The settings of a client pointed at an emulator (``RunningEmulator.http_root``/``ws_root``)."""
+        return cls(environment="test", rest_url=http_root, ws_url=ws_root, recv_window_ms=recv_window_ms)
+
     def endpoints(self) -> Endpoints:
         network = "production" if self.environment == "production" else self.test_network
         rest, ws_public, ws_private = _HOSTS[network]

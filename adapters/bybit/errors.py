@@ -76,9 +76,14 @@ RET_CODES: Final[Mapping[int, Outcome]] = {
     110017: _O.REJECTED,  # quantity truncated to zero / reduce-only would increase
     110072: _O.DUPLICATE,  # orderLinkId duplicate
     110079: _O.BACK_OFF,  # order still processing: try again later
+    110094: _O.REJECTED,  # order value below the minimum
     # ── spot (17xxxx) ──
     170130: _O.REJECTED,  # parameter value invalid
+    170121: _O.REJECTED,  # invalid symbol
     170131: _O.REJECTED,  # balance insufficient
+    170134: _O.REJECTED,  # order price has too many decimals
+    170136: _O.REJECTED,  # order quantity below the minimum
+    170137: _O.REJECTED,  # order quantity has too many decimals
     170140: _O.REJECTED,  # order value below the minimum
     170141: _O.DUPLICATE,  # duplicate clientOrderId (orderLinkId)
     170213: _O.REJECTED,  # order does not exist

@@ -4,8 +4,9 @@ What maps to what:
 
 * ``orderbook.1.{symbol}`` → :class:`QuoteTick`, ``ts_event`` the matching engine's ``cts`` (else
   ``ts``). A snapshot replaces the top of book; a delta changes the sides it carries (size ``"0"``
-  empties a side); ``u == 1`` is a service restart and is read as a snapshot. A book with an empty
-  side gives no quote. The top of book is the one piece of state (:class:`TopOfBook`).
+  deletes its price level, so a move comes as the old level at ``"0"`` and the new one); ``u == 1``
+  is a service restart and is read as a snapshot. A book with an empty side gives no quote. The top
+  of book is the one piece of state (:class:`TopOfBook`).
 * ``publicTrade.{symbol}`` → :class:`TradeTick` per row: aggressor from ``S`` (the taker's side),
   trade id ``i``, ``ts_event`` from ``T``.
 * private ``order`` → by ``orderStatus``: ``New``/``Untriggered`` → :class:`OrderAccepted`;
@@ -155,6 +156,10 @@ class SymbolMap:
             out.append(BybitInstrument(category=category, name=name, base=base, quote=quote, settle=quote))
         return cls(out)
 
+    def instruments(self) -> list[BybitInstrument]:
+        """Every mapped instrument, in the order given."""
+        return list(self._by_symbol.values())
+
     def instrument(self, category: str, name: str) -> BybitInstrument:
         ins = self._by_venue.get((category, name))
         if ins is None:
@@ -230,6 +235,10 @@ class TopOfBook:
     def __init__(self) -> None:
         self._books: dict[str, list[tuple[Decimal, Decimal] | None]] = {}
 
+    def reset(self, symbol: str) -> None:
+        """Forget ``symbol``'s book: nothing is quoted from it until the next snapshot."""
+        self._books.pop(symbol, None)
+
     def apply(
         self, data: BookData, snapshot: bool
     ) -> tuple[tuple[Decimal, Decimal], tuple[Decimal, Decimal]] | None:
@@ -239,9 +248,14 @@ class TopOfBook:
             book = [None, None]
             self._books[data.s] = book
         for i, levels in ((0, data.b), (1, data.a)):
-            if levels:
-                best = levels[0]
-                book[i] = None if best[1] == _ZERO else best
+            # a delta lists level changes: size 0 deletes its price, any other size is the new top
+            # (a one-level book holds nothing below it), so a move arrives as [old, "0"], [new, size]
+            for price, size in levels:
+                current = book[i]
+                if size != _ZERO:
+                    book[i] = (price, size)
+                elif current is not None and current[0] == price:
+                    book[i] = None
         bid, ask = book
         if bid is None or ask is None:
             return None

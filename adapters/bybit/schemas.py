@@ -24,11 +24,20 @@ __all__ = [
     "ExecRow",
     "ExecutionList",
     "Frame",
+    "InstrumentRow",
+    "InstrumentsInfo",
+    "KlineRow",
+    "LotSizeFilter",
     "OrderList",
     "OrderRow",
+    "PositionList",
+    "PositionRow",
+    "PriceFilter",
+    "ServerTime",
     "TickerData",
     "TradeRow",
     "WalletAccount",
+    "WalletBalance",
     "WalletCoin",
 ]
 
@@ -210,3 +219,84 @@ class ExecutionList(msgspec.Struct, kw_only=True):
     category: str = ""
     rows: list[ExecRow] = msgspec.field(name="list", default_factory=list)
     nextPageCursor: str = ""
+
+
+class ServerTime(msgspec.Struct, kw_only=True):
+    """``/v5/market/time``: seconds and nanoseconds as digit strings."""
+
+    timeSecond: str = ""
+    timeNano: str = ""
+
+
+class PriceFilter(msgspec.Struct, kw_only=True):
+    tickSize: str = ""
+    minPrice: str = ""
+    maxPrice: str = ""
+
+
+class LotSizeFilter(msgspec.Struct, kw_only=True):
+    """Spot fills ``basePrecision`` and ``minOrderAmt``; linear ``qtyStep`` and ``minNotionalValue``."""
+
+    basePrecision: str = ""
+    qtyStep: str = ""
+    minOrderQty: str = ""
+    maxOrderQty: str = ""
+    maxMktOrderQty: str = ""
+    minOrderAmt: str = ""
+    minNotionalValue: str = ""
+
+
+class InstrumentRow(msgspec.Struct, kw_only=True):
+    """One row of ``/v5/market/instruments-info``."""
+
+    symbol: str
+    status: str = ""
+    baseCoin: str = ""
+    quoteCoin: str = ""
+    settleCoin: str = ""
+    priceFilter: PriceFilter = msgspec.field(default_factory=PriceFilter)
+    lotSizeFilter: LotSizeFilter = msgspec.field(default_factory=LotSizeFilter)
+
+
+class InstrumentsInfo(msgspec.Struct, kw_only=True):
+    category: str = ""
+    rows: list[InstrumentRow] = msgspec.field(name="list", default_factory=list)
+    nextPageCursor: str = ""
+
+
+class WalletBalance(msgspec.Struct, kw_only=True):
+    """``/v5/account/wallet-balance``."""
+
+    rows: list[WalletAccount] = msgspec.field(name="list", default_factory=list)
+
+
+class PositionRow(msgspec.Struct, kw_only=True):
+    """One row of ``/v5/position/list`` (and of the private ``position`` topic)."""
+
+    symbol: str
+    side: str = ""  # Buy | Sell | "" (flat)
+    size: str = "0"
+    avgPrice: str = ""
+    positionIdx: int = 0
+    category: str = ""
+
+
+class PositionList(msgspec.Struct, kw_only=True):
+    category: str = ""
+    rows: list[PositionRow] = msgspec.field(name="list", default_factory=list)
+    nextPageCursor: str = ""
+
+
+class KlineRow(msgspec.Struct, kw_only=True):
+    """One row of ``kline.{interval}.{symbol}``; ``confirm`` true once the bar closed."""
+
+    start: int
+    end: int
+    interval: str
+    open: Decimal
+    close: Decimal
+    high: Decimal
+    low: Decimal
+    volume: Decimal
+    confirm: bool = False
+    timestamp: int = 0

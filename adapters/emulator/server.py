@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Iterable
 from types import TracebackType
+from typing import Final
 
 from aiohttp import web
 
@@ -35,6 +37,18 @@ __all__ = [
 EXCHANGE_KEY: web.AppKey[Exchange] = web.AppKey("exchange", Exchange)
 OPTIONS_KEY: web.AppKey[EmulatorOptions] = web.AppKey("emulator_options", EmulatorOptions)
 _CLOSING_KEY: web.AppKey[asyncio.Event] = web.AppKey("closing", asyncio.Event)
+_INJECTED: Final = "fault injected: connection dropped"
+
+
+class _InjectedResetFilter(logging.Filter):
+    """Keeps aiohttp from logging a traceback for every connection a fault drops on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(exc, ConnectionResetError) and str(exc) == _INJECTED)
+
+
+_QUIET = _InjectedResetFilter()
 
 
 class RunningEmulator:
@@ -96,6 +110,9 @@ async def start_server(
     app[EXCHANGE_KEY] = exchange
     app[OPTIONS_KEY] = options
     app[_CLOSING_KEY] = asyncio.Event()
+    server_log = logging.getLogger("aiohttp.server")
+    if _QUIET not in server_log.filters:
+        server_log.addFilter(_QUIET)
     app.router.add_get("/_emulator/state", _state)
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0.5)
     await runner.setup()
@@ -142,7 +159,7 @@ def reset(request: web.Request) -> web.StreamResponse:
     """Drop the connection without an answer (a connection reset, seen by the client mid-request)."""
     if request.transport is not None:
         request.transport.close()
-    raise ConnectionResetError("fault injected: connection dropped")
+    raise ConnectionResetError(_INJECTED)
 
 
 async def delay(request: web.Request) -> None:
