@@ -62,11 +62,8 @@ VENUES: Final[tuple[VenueInfo, ...]] = (
             "us-equities",
         ),
     ),
-    VenueInfo(
-        "binance",
-        "Binance spot and USD-M/COIN-M futures",
-        ("binance-spot", "binance-usdm", "binance-coinm"),
-    ),
+    # COIN-M backtests run on sim; the Binance adapter trades spot and USD-M
+    VenueInfo("binance", "Binance spot and USD-M futures", ("binance-spot", "binance-usdm")),
     VenueInfo("bybit", "Bybit v5 spot and linear", ("bybit-spot", "bybit-linear")),
     VenueInfo("kis", "Korea Investment & Securities Open API (REST + WebSocket)", ("krx",)),
     VenueInfo("kiwoom", "Kiwoom REST API", ("krx",)),
@@ -76,7 +73,10 @@ VENUE_NAMES: Final = tuple(v.name for v in VENUES)
 MARKETS: Final = tuple(sorted({m for v in VENUES for m in v.markets}))
 
 _SIM_BACKTEST = Cell(Support.IMPLEMENTED, "simulated venue driven by the replay clock")
-_SIM_PAPER = Cell(Support.PLANNED, "realtime market data with simulated fills")
+_SIM_PAPER = Cell(
+    Support.UNSUPPORTED,
+    "paper trades on a real venue's market data with simulated fills; pick --venue binance or bybit",
+)
 _SIM_LIVE = Cell(Support.UNSUPPORTED, "a simulated venue cannot trade live; pick a real venue")
 _REAL_BACKTEST = Cell(
     Support.UNSUPPORTED, "backtests run on --venue sim, which applies this venue's instrument rules"
@@ -91,10 +91,27 @@ def _real(paper: str, live: str) -> dict[Mode, Cell]:
     }
 
 
+def _built(paper: str, live: str) -> dict[Mode, Cell]:
+    """A venue whose adapter is built and passes the venue contract against its emulator."""
+    return {
+        Mode.BACKTEST: _REAL_BACKTEST,
+        Mode.PAPER: Cell(Support.IMPLEMENTED, paper),
+        Mode.LIVE: Cell(Support.IMPLEMENTED, live),
+    }
+
+
 _BY_VENUE: Final[dict[str, dict[Mode, Cell]]] = {
     "sim": {Mode.BACKTEST: _SIM_BACKTEST, Mode.PAPER: _SIM_PAPER, Mode.LIVE: _SIM_LIVE},
-    "binance": _real("spot testnet / futures demo", "REST + user-data WebSocket"),
-    "bybit": _real("testnet / demo trading", "v5 REST + private WebSocket"),
+    "binance": _built(
+        "the venue's public market streams, fills by the local simulated venue; no order leaves, no key",
+        'REST + user-data WebSocket, production or environment = "test" (spot testnet, futures demo); '
+        "contract-tested against `vibetrading venue serve binance`",
+    ),
+    "bybit": _built(
+        "the venue's public market streams, fills by the local simulated venue; no order leaves, no key",
+        'v5 REST + private WebSocket, production or environment = "test" (testnet, demo); '
+        "contract-tested against `vibetrading venue serve bybit`",
+    ),
     "kis": _real("KIS mock (모의투자) server", "KIS REST + execution-notice WebSocket"),
     "kiwoom": _real("Kiwoom mock server", "Kiwoom REST + WebSocket type 00"),
 }

@@ -281,6 +281,36 @@ def build_parser() -> argparse.ArgumentParser:
         help="instruments to list (repeatable; default the venue's BTCUSDT and ETHUSDT, spot and perpetual)",
     )
 
+    p_record = sub.add_parser(
+        "record",
+        help="write a venue's market stream as ../shared/data CSV files",
+        description=(
+            "Subscribe to a venue's public market stream and write it in the ../shared/data CSV "
+            "format (quotes: ts_ns,bid,bid_qty,ask,ask_qty; trades: ts_ns,price,qty,aggressor,trade_id), "
+            "one gzip file per symbol, until --duration passes or SIGINT/SIGTERM. With several "
+            "symbols, name --out as the data files are named (<market>_<instrument>_<kind>_<period>"
+            ".csv.gz): each symbol's file takes its own market and instrument (docs/emulators.md)."
+        ),
+    )
+    p_record.add_argument("venue_name", metavar="VENUE", choices=["binance", "bybit"], help="binance, bybit")
+    p_record.add_argument(
+        "--symbol",
+        action="append",
+        required=True,
+        metavar="SYMBOL",
+        help="symbol to record, e.g. binance-spot:BTCUSDT (repeatable)",
+    )
+    p_record.add_argument("--kind", required=True, choices=["quotes", "trades"], help="what to record")
+    p_record.add_argument("--out", required=True, metavar="FILE.csv.gz", help="the file to write")
+    p_record.add_argument(
+        "--duration", type=float, default=None, metavar="S", help="seconds to record (default: until stopped)"
+    )
+    p_record.add_argument(
+        "--environment", choices=["production", "test"], default="production", help="the venue's environment"
+    )
+    p_record.add_argument("--rest-url", default=None, help="REST root to use instead (an emulator)")
+    p_record.add_argument("--ws-url", default=None, help="WebSocket root to use instead (an emulator)")
+
     p_caps = sub.add_parser("capabilities", help="print the capability matrix")
     p_caps.add_argument("--json", action="store_true", help="print the matrix as JSON")
     p_caps.add_argument("--markdown", action="store_true", help="print the README table")
@@ -472,6 +502,34 @@ def _venue_serve(args: argparse.Namespace) -> int:
     return asyncio.run(serve(checked))
 
 
+def cmd_record(args: argparse.Namespace) -> int:
+    from adapters.registry import market_data_for  # noqa: PLC0415
+    from daemon.record import output_paths, record, replayable_name  # noqa: PLC0415
+
+    if args.duration is not None and not 0 < args.duration <= 7 * 86_400:
+        raise UsageError(f"--duration {args.duration}: must be above 0 and at most 604800 (a week)")
+    symbols = list(dict.fromkeys(args.symbol))
+    for path in output_paths(args.out, symbols, args.kind).values():
+        if not replayable_name(path):
+            print(
+                f"note: {path.name} is not named <market>_<instrument>_<kind>_<period>.csv.gz; "
+                "rename it so that the replay can read it",
+                file=sys.stderr,
+            )
+    client = market_data_for(
+        args.venue_name, symbols, environment=args.environment, rest_url=args.rest_url, ws_url=args.ws_url
+    )
+    done = asyncio.run(record(client, symbols, args.kind, args.out, duration_s=args.duration, log=sys.stderr))
+    for path, rows, clamped in done:
+        note = (
+            f" ({clamped} stamped at the previous row's time: the venue clock stepped back)"
+            if clamped
+            else ""
+        )
+        print(f"wrote {path}: {rows:,} {args.kind}{note}")
+    return EXIT_OK
+
+
 def cmd_capabilities(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(capabilities.as_json(), indent=2, sort_keys=True))
@@ -496,6 +554,7 @@ COMMANDS = {
     "journal": cmd_journal,
     "data": cmd_data,
     "venue": cmd_venue,
+    "record": cmd_record,
     "capabilities": cmd_capabilities,
 }
 

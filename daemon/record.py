@@ -37,7 +37,7 @@ from engines.model.enums import Side
 from engines.model.events import QuoteTick, TradeTick
 from engines.model.instruments import parse_symbol
 
-__all__ = ["HEADERS", "RecordError", "Recorder", "output_paths", "record"]
+__all__ = ["HEADERS", "RecordError", "Recorder", "output_paths", "record", "replayable_name"]
 
 Kind = Literal["quotes", "trades"]
 
@@ -67,6 +67,15 @@ def output_paths(out: str, symbols: Sequence[str], kind: Kind) -> dict[str, Path
         raise RecordError(f"--out {out}: the file name must end in .csv.gz (a gzip CSV)")
     if len(symbols) == 1:
         return {symbols[0]: path}
+    return _per_symbol(path, out, symbols, kind)
+
+
+def replayable_name(path: Path) -> bool:
+    """Whether the replay can read the file as it is named (it takes the symbol from the name)."""
+    return _DATA_NAME.match(path.name) is not None
+
+
+def _per_symbol(path: Path, out: str, symbols: Sequence[str], kind: Kind) -> dict[str, Path]:
     match = _DATA_NAME.match(path.name)
     if match is None:
         raise RecordError(

@@ -398,6 +398,11 @@ ERROR_CODES: Final[dict[str, ErrorCode]] = {
         "The request would exceed the venue's published rate limit within the time allowed for it; "
         "it was not sent. Send fewer requests, or raise the timeout.",
     ),
+    "VT811": ErrorCode(
+        "venue client cannot be built as asked",
+        "Name a venue that has clients (binance, bybit) and symbols of its markets "
+        "(binance-spot:, binance-usdm:, bybit-spot:, bybit-linear:).",
+    ),
     # ── internal consistency (4xx) ──
     "VT400": ErrorCode(
         "impossible order transition",

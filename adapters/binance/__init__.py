@@ -14,6 +14,16 @@ The skeleton every venue repeats (DESIGN.md section 7). The pure layer, with no 
   execution client does next (rejected, unknown, back off, halt, duplicate, clock), and the typed
   errors of malformed venue messages.
 
-Still to come (a later session): the REST client (aiohttp), the WebSocket clients (websockets), the
-execution and market-data clients implementing the ports, and the emulator.
+The I/O half, on the shared transport (:mod:`adapters.transport`: backoff, rate budget, clock offset):
+
+* :mod:`adapters.binance.filters`: tick, step, minimum quantity and notional from ``exchangeInfo``;
+  an order outside them is VT809 before anything is sent;
+* :mod:`adapters.binance.rest`: the aiohttp REST client (signed, timed out, rate-budgeted, classified);
+* :mod:`adapters.binance.ws`: a WebSocket connection on ``websockets`` that reconnects with backoff;
+* :mod:`adapters.binance.execution`: :class:`~adapters.binance.execution.BinanceExecutionClient`, the
+  execution port (spot or USD-M), with the user data stream and reconciliation after reconnects;
+* :mod:`adapters.binance.market_data`: :class:`~adapters.binance.market_data.BinanceMarketData`, the
+  market-data port (bookTicker, trade, kline);
+* :mod:`adapters.binance.emulator` (with ``emulator_rest`` and ``emulator_ws``): the venue's protocol
+  over the simulated venue, for tests and ``vibetrading venue serve binance``.
 """

@@ -18,9 +18,21 @@ def test_every_venue_capability_mode_has_a_cell_with_a_note() -> None:
                 assert cell.note, (venue, capability, mode)
 
 
-def test_only_sim_backtest_is_implemented_today() -> None:
+def test_implemented_cells_are_the_tested_ones() -> None:
     implemented = {(v, m) for (v, _c, m), cell in MATRIX.items() if cell.support is Support.IMPLEMENTED}
-    assert implemented == {("sim", Mode.BACKTEST)}
+    assert implemented == {
+        ("sim", Mode.BACKTEST),  # tests/replay
+        ("binance", Mode.PAPER),  # tests/unit/adapters/test_paper_emulator.py
+        ("binance", Mode.LIVE),  # tests/contract/test_venue_binance.py
+        ("bybit", Mode.PAPER),
+        ("bybit", Mode.LIVE),  # tests/contract/test_venue_bybit.py
+    }
+
+
+def test_preflight_accepts_the_crypto_venues_in_paper_and_live() -> None:
+    for mode in (Mode.PAPER, Mode.LIVE):
+        assert preflight(["binance"], mode, ["binance-spot:BTCUSDT", "binance-usdm:BTCUSDT"]) is None
+        assert preflight(["bybit"], mode, ["bybit-spot:BTCUSDT", "bybit-linear:BTCUSDT"]) is None
 
 
 def test_readme_table_is_generated_from_the_matrix() -> None:
@@ -45,6 +57,8 @@ def test_preflight_accepts_krx_on_sim_backtest() -> None:
         (["kis"], Mode.LIVE, "krx:005930", "VT131"),
         (["kiwoom"], Mode.BACKTEST, "krx:005930", "VT132"),
         (["binance"], Mode.PAPER, "krx:005930", "VT133"),
+        (["binance"], Mode.LIVE, "binance-coinm:BTCUSD_PERP", "VT133"),
+        (["sim"], Mode.PAPER, "binance-spot:BTCUSDT", "VT132"),
         (["sim"], Mode.BACKTEST, "lse:VOD", "VT134"),
     ],
 )

@@ -1,0 +1,146 @@
+"""Building a venue's clients by name: what the CLI (``record``) and the daemon call instead of
+knowing each venue package.
+
+A venue's market-data clients are per market (Binance spot and USD-M are separate hosts; Bybit's
+public streams are per category), while a user names symbols of any of the venue's markets.
+:func:`market_data_for` builds one client per market the symbols need and, when there are several,
+joins them in a :class:`MergedMarketData` whose one stream carries every market's events in the
+order they arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterable, Sequence
+from typing import Final, Literal
+
+from adapters.ports import MarketDataClient, MarketEvent
+from engines.errors import VibeError
+from engines.model.instruments import market_of
+
+__all__ = ["MARKETS_OF", "MergedMarketData", "VenueSetupError", "market_data_for"]
+
+Environment = Literal["production", "test"]
+
+#: the markets of each venue whose clients exist
+MARKETS_OF: Final[dict[str, tuple[str, ...]]] = {
+    "binance": ("binance-spot", "binance-usdm"),
+    "bybit": ("bybit-spot", "bybit-linear"),
+}
+
+
+class VenueSetupError(VibeError):
+    """A venue's client cannot be built as asked: an unknown venue, or a symbol of another venue."""
+
+    code = "VT811"
+
+
+def market_data_for(
+    venue: str,
+    symbols: Sequence[str],
+    *,
+    environment: Environment = "production",
+    rest_url: str | None = None,
+    ws_url: str | None = None,
+) -> MarketDataClient:
+    """A market-data client of ``venue`` for ``symbols``. ``rest_url``/``ws_url`` point it at
+    other roots (an emulator: ``http://127.0.0.1:PORT``, ``ws://127.0.0.1:PORT``)."""
+    if venue not in MARKETS_OF:
+        raise VenueSetupError(f"no market-data client for venue {venue!r}; choose {', '.join(MARKETS_OF)}")
+    markets = list(dict.fromkeys(market_of(s) for s in symbols))
+    foreign = [m for m in markets if m not in MARKETS_OF[venue]]
+    if foreign:
+        raise VenueSetupError(
+            f"{venue} serves {', '.join(MARKETS_OF[venue])}; not {', '.join(foreign)}",
+            hint="Name symbols as MARKET:INSTRUMENT, e.g. binance-spot:BTCUSDT or bybit-linear:BTCUSDT.",
+        )
+    if (rest_url is None) != (ws_url is None):
+        raise VenueSetupError("give both --rest-url and --ws-url, or neither")
+    clients: dict[str, MarketDataClient] = {}
+    if venue == "binance":
+        from adapters.binance.config import BinanceConfig  # noqa: PLC0415
+        from adapters.binance.market_data import BinanceMarketData  # noqa: PLC0415
+
+        config = (
+            BinanceConfig.for_emulator(rest_url, ws_url, environment=environment)
+            if rest_url is not None and ws_url is not None
+            else BinanceConfig(environment=environment)
+        )
+        for market in markets:
+            clients[market] = BinanceMarketData(config, "spot" if market == "binance-spot" else "usdm")
+    else:
+        from adapters.bybit.config import BybitConfig  # noqa: PLC0415
+        from adapters.bybit.market_data import BybitMarketData  # noqa: PLC0415
+
+        # one client serves both categories (a public connection each)
+        return BybitMarketData(
+            BybitConfig(environment=environment, rest_url=rest_url, ws_url=ws_url), symbols=symbols
+        )
+    if len(clients) == 1:
+        return next(iter(clients.values()))
+    return MergedMarketData(clients)
+
+
+class MergedMarketData:
+    """Several markets' clients as one :class:`~adapters.ports.MarketDataClient`: a subscription
+    goes to the client of each symbol's market, and one stream carries every client's events."""
+
+    def __init__(self, clients: dict[str, MarketDataClient]) -> None:
+        self._clients = clients
+        self._queue: asyncio.Queue[MarketEvent | BaseException | None] = asyncio.Queue()
+        self._pumps: list[asyncio.Task[None]] = []
+        self._closed = False
+
+    async def subscribe(
+        self,
+        symbols: Iterable[str],
+        *,
+        quotes: bool = True,
+        trades: bool = True,
+        bar_interval_ns: int | None = None,
+    ) -> None:
+        by_market: dict[str, list[str]] = {}
+        for symbol in symbols:
+            by_market.setdefault(market_of(symbol), []).append(symbol)
+        for market, wanted in by_market.items():
+            client = self._clients.get(market)
+            if client is None:
+                raise VenueSetupError(f"no client for market {market!r} in this merge")
+            await client.subscribe(wanted, quotes=quotes, trades=trades, bar_interval_ns=bar_interval_ns)
+        if not self._pumps:
+            self._pumps = [
+                asyncio.create_task(self._pump(client), name=f"market-data-{market}")
+                for market, client in self._clients.items()
+            ]
+
+    async def _pump(self, client: MarketDataClient) -> None:
+        try:
+            async for event in client.events():
+                self._queue.put_nowait(event)
+        except Exception as exc:  # handed to the consumer, which raises it
+            self._queue.put_nowait(exc)
+
+    def events(self) -> AsyncIterator[MarketEvent]:
+        return self._stream()
+
+    async def _stream(self) -> AsyncIterator[MarketEvent]:
+        while True:
+            item = await self._queue.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for client in self._clients.values():
+            await client.close()
+        for pump in self._pumps:
+            pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump
+        self._queue.put_nowait(None)
