@@ -994,7 +994,7 @@ async def _create(venue: BybitVenue, req: Signed) -> Mapping[str, Any]:
     )
     pending_post_only = tif_text == "PostOnly"
     # listeners run inside submit: mark the order's terms before anything is sent about it
-    next_id = venue.exchange._next_order_id
+    next_id = venue.exchange.next_order_id
     if pending_post_only:
         venue.post_only.add(next_id)
     if unit is not None:

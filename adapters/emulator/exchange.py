@@ -259,6 +259,12 @@ class Exchange:
                 found = record
         return found
 
+    @property
+    def next_order_id(self) -> int:
+        """The venue order id the next :meth:`submit` assigns (before its first await), so that a
+        protocol layer can label what its listeners hear about that order during the call."""
+        return self._next_order_id
+
     def open_orders(self, api_key: str, symbol: str | None = None) -> list[OrderRecord]:
         return [
             r
