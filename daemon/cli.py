@@ -113,8 +113,16 @@ def build_parser() -> argparse.ArgumentParser:
     p_validate.add_argument(
         "--mode",
         choices=[m.value for m in Mode],
-        default=Mode.BACKTEST.value,
-        help="default backtest",
+        default=None,
+        help="default backtest; with --config, the file's mode (paper or live)",
+    )
+    p_validate.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="preflight a run configuration (docs/run.md) instead: its strategy, venues × mode, "
+        "credentials (live) and state directory, without connecting",
     )
     p_validate.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -318,11 +326,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    if args.config is not None:
+        return _validate_config(args)
+    mode = args.mode or Mode.BACKTEST.value
     try:
         loaded = validate(
             args.strategy,
             venues=args.venue,
-            mode=Mode(args.mode),
+            mode=Mode(mode),
             params=args.param,
             expected_type=args.expected_type,
         )
@@ -342,7 +353,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                     "universe": list(spec.universe),
                     "params": spec.params_as_strings(),
                     "venues": venues,
-                    "mode": args.mode,
+                    "mode": mode,
                     "source_sha256": loaded.source_sha256,
                 },
                 sort_keys=True,
@@ -351,7 +362,57 @@ def cmd_validate(args: argparse.Namespace) -> int:
     else:
         print(
             f"OK {spec.file}: {spec.strategy_type} strategy {spec.name!r} on "
-            f"{', '.join(spec.universe)} via {', '.join(venues)} ({args.mode})"
+            f"{', '.join(spec.universe)} via {', '.join(venues)} ({mode})"
+        )
+    return EXIT_OK
+
+
+def _validate_config(args: argparse.Namespace) -> int:
+    from daemon.config import validate_config  # noqa: PLC0415 - keeps plain validate's start-up small
+
+    if args.strategy is not DEFAULT_STRATEGY or args.venue:
+        raise UsageError(
+            "--config names the strategy and the venues: drop the STRATEGY and --venue arguments"
+        )
+    try:
+        checked = validate_config(
+            args.config, mode=args.mode, params=args.param, expected_type=args.expected_type
+        )
+    except VibeError as exc:
+        _report_error(exc, as_json=args.json)
+        return EXIT_INVALID
+    spec = checked.loaded.spec
+    config = checked.config
+    venues = sorted(set(checked.routes.values()))
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "ok": True,
+                    "config": str(args.config),
+                    "file": spec.file,
+                    "strategy": spec.name,
+                    "type": spec.strategy_type,
+                    "universe": list(spec.universe),
+                    "params": spec.params_as_strings(),
+                    "venues": venues,
+                    "routes": checked.routes,
+                    "mode": config.mode.value,
+                    "state_dir": str(config.state_dir),
+                    "health": config.health.listen,
+                    "source_sha256": checked.loaded.source_sha256,
+                    "warnings": list(checked.warnings),
+                },
+                sort_keys=True,
+            )
+        )
+    else:
+        for warning in checked.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        print(
+            f"OK {args.config}: {spec.strategy_type} strategy {spec.name!r} on "
+            f"{', '.join(spec.universe)} via {', '.join(venues)} ({config.mode.value}), "
+            f"state {config.state_dir}, health {config.health.listen}"
         )
     return EXIT_OK
 

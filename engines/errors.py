@@ -403,6 +403,98 @@ ERROR_CODES: Final[dict[str, ErrorCode]] = {
         "Name a venue that has clients (binance, bybit) and symbols of its markets "
         "(binance-spot:, binance-usdm:, bybit-spot:, bybit-linear:).",
     ),
+    # ── release readiness (92x) ──
+    "VT920": ErrorCode(
+        "waiver file cannot be read",
+        "Fix ops/waivers.toml: valid TOML, only [[waiver]] tables with gate, reason, approved_by, "
+        "approved_on and expires (TOML dates), and an [approvers] table (docs/readiness.md).",
+    ),
+    "VT921": ErrorCode(
+        "waiver names an unknown gate",
+        "Name one of the waivable gates: lint, format, types, layers, tests, preflight.",
+    ),
+    "VT922": ErrorCode(
+        "waiver has no approver",
+        "Set approved_by to the maintainer or release owner who approved the waiver.",
+    ),
+    "VT923": ErrorCode(
+        "waiver approved by someone the policy does not allow",
+        "lint, format and types need a maintainer or the release owner; tests, layers and preflight "
+        "need the release owner (docs/readiness.md, Waiver policy).",
+    ),
+    "VT924": ErrorCode(
+        "waiver has expired",
+        "Fix the gate, or have a new waiver approved with a new expiry date; then delete the old one.",
+    ),
+    "VT925": ErrorCode(
+        "waiver runs longer than the policy allows",
+        "Shorten expires to at most 30 days (lint, format, types) or 14 days (tests, layers, preflight) "
+        "after approved_on, which must not be in the future.",
+    ),
+    "VT926": ErrorCode(
+        "two waivers for one gate",
+        "Keep one waiver per gate in ops/waivers.toml; delete the older one.",
+    ),
+    "VT927": ErrorCode(
+        "version and changelog disagree",
+        "Make CHANGELOG.md Keep a Changelog (## [Unreleased], then ## [X.Y.Z] - YYYY-MM-DD, newest first) "
+        "with its top released entry equal to the version in pyproject.toml.",
+    ),
+    "VT928": ErrorCode(
+        "open questions file is malformed",
+        "Write each question in ops/open-questions.md as '## Qn: title' with 'status: open|closed' and "
+        "'issue: N' lines below it.",
+    ),
+    # ── run configuration and credentials (9xx) ──
+    "VT900": ErrorCode(
+        "run configuration unreadable",
+        "Check the --config path and that the file is UTF-8 TOML; the message names the line of a "
+        "syntax error (docs/run.md).",
+    ),
+    "VT901": ErrorCode(
+        "unknown key in the run configuration",
+        "Fix the key named in the message (a did-you-mean suggestion is given); docs/run.md lists every key.",
+    ),
+    "VT902": ErrorCode(
+        "run configuration value invalid",
+        "Give the key named in the message a value of the documented type and range (docs/run.md).",
+    ),
+    "VT903": ErrorCode(
+        "no venue configured for a symbol of the strategy",
+        "Add a [venues.NAME] table for a venue that serves the symbol's market (`vibetrading capabilities`).",
+    ),
+    "VT904": ErrorCode(
+        "strategy file named by the configuration unreadable",
+        "Fix [strategy] file: a relative path is read from the configuration file's directory.",
+    ),
+    "VT905": ErrorCode(
+        "state directory not writable",
+        "Create the [state] dir (or its parent) and give the daemon's user write access; "
+        "under systemd use StateDirectory=.",
+    ),
+    "VT910": ErrorCode(
+        "credential source malformed",
+        'Write credentials as "file:/path/key.json", "env:PREFIX" or "systemd:NAME" (docs/run.md).',
+    ),
+    "VT911": ErrorCode(
+        "credentials not found",
+        "Create the file, export PREFIX_API_KEY and PREFIX_API_SECRET, or add LoadCredential= to the "
+        "unit, as the source in the message says.",
+    ),
+    "VT912": ErrorCode(
+        "credentials file readable by others",
+        "chmod 600 (or 400) the file and keep it owned by the daemon's user.",
+    ),
+    "VT913": ErrorCode(
+        "credentials content invalid",
+        'The source must hold a JSON object with non-empty string "api_key" and "api_secret" '
+        '(and "account" where the broker needs it).',
+    ),
+    "VT914": ErrorCode(
+        "live venue without credentials",
+        'Add credentials = "file:...", "env:..." or "systemd:..." to the venue\'s table; '
+        "paper mode needs none.",
+    ),
     # ── internal consistency (4xx) ──
     "VT400": ErrorCode(
         "impossible order transition",
