@@ -12,7 +12,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STRATEGY ?= strategies/my_strategy_a.py
 
-.PHONY: help install run test lint format typecheck contracts pytest validate bench clean
+.PHONY: help install run test waivers lint format typecheck contracts pytest validate bench clean
+
+# A failing gate names itself and the command that reproduces it. A waiver in force for the gate
+# (ops/waivers.toml, docs/readiness.md) lets the run go on; a broken waiver file waives nothing.
+gate_failed = { echo "gate FAILED: $(1) — reproduce with: make $(2)" >&2; $(BIN)/python -m daemon.readiness waived $(1); }
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-11s %s\n", $$1, $$2}'
@@ -32,27 +36,30 @@ FIXTURE ?= replay_fixtures/krx-kospi6-daily
 run: install ## the main job: replay the bundled KOSPI fixture with the canonical strategy, print the report
 	$(BIN)/vibetrading replay $(STRATEGY) --data $(FIXTURE) --cash 10000000 --fee-bps 15 --out runs/make-run --force
 
+waivers: install ## check ops/waivers.toml and print the waivers in force
+	$(BIN)/python -m daemon.readiness waivers || { echo "gate FAILED: waivers — reproduce with: make waivers" >&2; exit 1; }
+
 lint: install ## ruff lint and format check
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check . || $(call gate_failed,lint,lint)
+	$(BIN)/ruff format --check . || $(call gate_failed,format,lint)
 
 format: install ## apply ruff formatting and safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 typecheck: install ## mypy --strict over the product packages
-	$(BIN)/mypy
+	$(BIN)/mypy || $(call gate_failed,types,typecheck)
 
 contracts: install ## import-linter layer contracts from DESIGN.md
-	$(BIN)/lint-imports
+	$(BIN)/lint-imports || $(call gate_failed,layers,contracts)
 
 pytest: install ## unit, property, contract and replay tests
-	$(BIN)/pytest
+	$(BIN)/pytest || $(call gate_failed,tests,pytest)
 
 validate: install ## preflight the canonical strategy
-	$(BIN)/vibetrading validate $(STRATEGY)
+	$(BIN)/vibetrading validate $(STRATEGY) || $(call gate_failed,preflight,validate)
 
-test: lint typecheck contracts pytest validate ## every gate, in the order CI runs them
+test: waivers lint typecheck contracts pytest validate ## every gate, in the order CI runs them
 	@echo "make test: all gates passed"
 
 bench: install ## benchmarks (on demand, not a gate)
