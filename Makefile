@@ -12,7 +12,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STRATEGY ?= strategies/my_strategy_a.py
 
-.PHONY: help install run test waivers lint format typecheck contracts pytest validate bench clean
+.PHONY: help install run test waivers lint format typecheck contracts pytest validate bench evidence release-dry-run clean
 
 # A failing gate names itself and the command that reproduces it. A waiver in force for the gate
 # (ops/waivers.toml, docs/readiness.md) lets the run go on; a broken waiver file waives nothing.
@@ -62,8 +62,14 @@ validate: install ## preflight the canonical strategy
 test: waivers lint typecheck contracts pytest validate ## every gate, in the order CI runs them
 	@echo "make test: all gates passed"
 
+release-dry-run: install ## walk the release checklist (ops/RELEASE.md) without tagging or publishing
+	$(BIN)/python -m daemon.release dry-run
+
 bench: install ## benchmarks (on demand, not a gate)
 	@for b in tests/bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done
+
+evidence: install ## write the evidence bundle evidence/<version>-<sha>/ (every gate, validations, determinism)
+	$(BIN)/python -m daemon.evidence
 
 clean: ## remove the venv and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -21,6 +21,7 @@ import msgspec
 
 from adapters import capabilities
 from adapters.capabilities import Mode
+from daemon import release
 from daemon.interrupt import Interrupted
 from daemon.preflight import UsageError, load_strategy, validate
 from engines.errors import VibeError
@@ -322,6 +323,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_caps = sub.add_parser("capabilities", help="print the capability matrix")
     p_caps.add_argument("--json", action="store_true", help="print the matrix as JSON")
     p_caps.add_argument("--markdown", action="store_true", help="print the README table")
+
+    p_release = sub.add_parser("release", help="release readiness (ops/RELEASE.md)")
+    rsub = p_release.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p_rcheck = rsub.add_parser(
+        "check", help="sign off an evidence bundle: signoff.json and signoff.md (exit 0 Ready, 1 Not Ready)"
+    )
+    release.add_check_arguments(p_rcheck)
     return parser
 
 
@@ -601,6 +609,10 @@ def cmd_capabilities(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_release(args: argparse.Namespace) -> int:
+    return release.cmd_check(args)
+
+
 def _report_error(exc: VibeError, *, as_json: bool) -> None:
     if as_json:
         print(json.dumps({"ok": False, "error": exc.to_dict()}, sort_keys=True))
@@ -617,6 +629,7 @@ COMMANDS = {
     "venue": cmd_venue,
     "record": cmd_record,
     "capabilities": cmd_capabilities,
+    "release": cmd_release,
 }
 
 

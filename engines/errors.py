@@ -445,6 +445,53 @@ ERROR_CODES: Final[dict[str, ErrorCode]] = {
         "Write each question in ops/open-questions.md as '## Qn: title' with 'status: open|closed' and "
         "'issue: N' lines below it.",
     ),
+    # ── release sign-off (94x-95x) ──
+    "VT940": ErrorCode(
+        "no evidence bundle to sign",
+        "Run make evidence on the commit to release, or name a bundle with --evidence DIR.",
+    ),
+    "VT941": ErrorCode(
+        "evidence bundle does not match its manifest",
+        "A file changed, vanished or appeared after make evidence; run make evidence again and never edit "
+        "a bundle.",
+    ),
+    "VT942": ErrorCode(
+        "evidence bundle incomplete or unreadable",
+        "Run make evidence again; a bundle needs manifest.json, gates.json and determinism.json as JSON.",
+    ),
+    "VT943": ErrorCode(
+        "evidence bundle is for another version or commit",
+        "Commit everything, then run make evidence on the commit whose pyproject.toml version you release.",
+    ),
+    "VT944": ErrorCode(
+        "gate failed or missing in the evidence",
+        "Fix the gate (the line gives the make target that reproduces it), or have a waiver approved.",
+    ),
+    "VT945": ErrorCode(
+        "evidence shows non-deterministic runs",
+        "Compare the digests in determinism.json and fix what differs between runs and event loops.",
+    ),
+    "VT946": ErrorCode(
+        "open blocking question",
+        "Answer the question and set 'status: closed' in ops/open-questions.md, saying what answered it.",
+    ),
+    "VT947": ErrorCode(
+        "capability still planned",
+        "Build and test the venue and mode, then mark the cell implemented in adapters/capabilities.py.",
+    ),
+    "VT948": ErrorCode(
+        "release not signed",
+        "Name the release owner in [approvers] release_owner of ops/waivers.toml; they sign with "
+        "vibetrading release check --signer NAME.",
+    ),
+    "VT949": ErrorCode(
+        "signer is not the release owner",
+        "Only the person named in [approvers] release_owner of ops/waivers.toml signs a release.",
+    ),
+    "VT950": ErrorCode(
+        "release checklist step cannot be performed",
+        "Fix what the line names (ops/RELEASE.md gives each step), then run make release-dry-run again.",
+    ),
     # ── run configuration and credentials (9xx) ──
     "VT900": ErrorCode(
         "run configuration unreadable",
