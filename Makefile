@@ -39,7 +39,7 @@ run: install ## the main job: replay the bundled KOSPI fixture with the canonica
 waivers: install ## check ops/waivers.toml and print the waivers in force
 	$(BIN)/python -m daemon.readiness waivers || { echo "gate FAILED: waivers — reproduce with: make waivers" >&2; exit 1; }
 
-lint: install ## ruff lint and format check
+lint: install waivers ## ruff lint and format check
 	$(BIN)/ruff check . || $(call gate_failed,lint,lint)
 	$(BIN)/ruff format --check . || $(call gate_failed,format,lint)
 
@@ -47,16 +47,16 @@ format: install ## apply ruff formatting and safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-typecheck: install ## mypy --strict over the product packages
+typecheck: install waivers ## mypy --strict over the product packages
 	$(BIN)/mypy || $(call gate_failed,types,typecheck)
 
-contracts: install ## import-linter layer contracts from DESIGN.md
+contracts: install waivers ## import-linter layer contracts from DESIGN.md
 	$(BIN)/lint-imports || $(call gate_failed,layers,contracts)
 
-pytest: install ## unit, property, contract and replay tests
+pytest: install waivers ## unit, property, contract and replay tests
 	$(BIN)/pytest || $(call gate_failed,tests,pytest)
 
-validate: install ## preflight the canonical strategy
+validate: install waivers ## preflight the canonical strategy
 	$(BIN)/vibetrading validate $(STRATEGY) || $(call gate_failed,preflight,validate)
 
 test: waivers lint typecheck contracts pytest validate ## every gate, in the order CI runs them
