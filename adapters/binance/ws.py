@@ -238,12 +238,16 @@ class WsConnection:
             if left <= 0:
                 self.age_cuts += 1
                 return True
-            wait = left if self.stale_after_s is None else min(left, self.stale_after_s)
+            # which limit this wait runs into, decided now: a loop's timer may fire a little early
+            # (uvloop rounds to the millisecond), so re-reading the clock afterwards could take the
+            # planned cut for a dead stream
+            age_due = self.stale_after_s is None or left <= self.stale_after_s
+            wait = left if age_due else self.stale_after_s
             try:
                 async with asyncio.timeout(wait):
                     frame = await ws.recv()
             except TimeoutError:
-                if time.monotonic() >= deadline:
+                if age_due:
                     self.age_cuts += 1
                     return True
                 self.stale_cuts += 1

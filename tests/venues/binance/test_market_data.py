@@ -76,7 +76,9 @@ async def test_quotes_and_trades_arrive_as_engine_events(
     f.emulator.exchange.quote(symbol, D(43000), D("43000.1"), D(2), D(3))
     f.emulator.exchange.trade(symbol, D("43000.1"), D("0.5"), Side.BUY)
     await f.until(lambda: len(f.events) >= 2)
-    quote, trade = f.events[:2]
+    # USD-M quotes and trades come on two connections: their order between them is not defined
+    quote = next(e for e in f.events if isinstance(e, QuoteTick))
+    trade = next(e for e in f.events if isinstance(e, TradeTick))
     assert isinstance(quote, QuoteTick) and (quote.instrument, quote.bid, quote.ask_size) == (
         symbol,
         D(43000),
