@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 
@@ -30,12 +29,10 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-@pytest.fixture(scope="session")
-def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
-    """The loop every async test runs on: uvloop when ``VIBETRADING_LOOP=uvloop`` (a CI matrix cell,
-    docs/readiness.md), asyncio otherwise. Tests that compare the two loops start their own."""
-    if os.environ.get("VIBETRADING_LOOP") == "uvloop":
-        import uvloop
+if os.environ.get("VIBETRADING_LOOP") == "uvloop":
+    import uvloop
 
-        return uvloop.EventLoopPolicy()
-    return asyncio.DefaultEventLoopPolicy()
+    def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, object]:
+        """Every async test runs on uvloop when ``VIBETRADING_LOOP=uvloop`` (a CI matrix cell,
+        docs/readiness.md), on asyncio otherwise. Tests that compare the two loops start their own."""
+        return {"uvloop": uvloop.new_event_loop}
