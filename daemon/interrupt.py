@@ -10,6 +10,7 @@ sweeps what that leaves).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import signal
 import threading
@@ -57,3 +58,21 @@ def interruptible() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: asyncio.Event) -> Iterator[asyncio.Event]:
+    """Within the block, SIGINT and SIGTERM set ``stop`` (for long-running commands that wait on the
+    loop: ``venue serve``, ``record``); the handlers are removed when the block ends, however it ends.
+    A loop without signal support (not the main thread, Windows) just never sets it."""
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in HANDLED:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+    try:
+        yield stop
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)

@@ -24,7 +24,6 @@ import contextlib
 import gzip
 import os
 import re
-import signal
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Final, Literal, TextIO
 
 from adapters.ports import MarketDataClient
+from daemon.interrupt import stop_on_signals
 from engines.errors import VibeError
 from engines.model.enums import Side
 from engines.model.events import QuoteTick, TradeTick
@@ -176,43 +176,50 @@ async def record(
     (SIGINT/SIGTERM set it) — then close the client and return what was written."""
     recorder = Recorder(kind, output_paths(out, symbols, kind))
     recorder.open()
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    try:
-        await client.subscribe(symbols, quotes=kind == "quotes", trades=kind == "trades")
-        written = 0
-        started = time.monotonic()
-        next_progress = started + progress_every_s
-
-        async def pump() -> None:
-            nonlocal written, next_progress
-            async for event in client.events():
-                if isinstance(event, QuoteTick | TradeTick) and recorder.write(event):
-                    written += 1
-                now = time.monotonic()
-                if now >= next_progress:
-                    print(f"recording: {written:,} {kind} in {now - started:.0f} s", file=log, flush=True)
-                    next_progress = now + progress_every_s
-
-        pumping = asyncio.create_task(pump())
-        stopping = asyncio.create_task(stop.wait())
+    with stop_on_signals(stop or asyncio.Event()) as stopped:
         try:
-            await asyncio.wait({pumping, stopping}, timeout=duration_s, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopping.cancel()
-            if not pumping.done():
-                pumping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pumping  # a stream that failed raises its error here
-        await client.close()
-    except BaseException:
-        recorder.abandon()
-        raise
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(sig)
+            await _record_until(
+                client, recorder, stopped, duration_s=duration_s, log=log, progress_every_s=progress_every_s
+            )
+        except BaseException:
+            recorder.abandon()
+            raise
     return recorder.finish()
+
+
+async def _record_until(
+    client: MarketDataClient,
+    recorder: Recorder,
+    stop: asyncio.Event,
+    *,
+    duration_s: float | None,
+    log: TextIO,
+    progress_every_s: float,
+) -> None:
+    kind = recorder.kind
+    await client.subscribe(list(recorder.paths), quotes=kind == "quotes", trades=kind == "trades")
+    written = 0
+    started = time.monotonic()
+    next_progress = started + progress_every_s
+
+    async def pump() -> None:
+        nonlocal written, next_progress
+        async for event in client.events():
+            if isinstance(event, QuoteTick | TradeTick) and recorder.write(event):
+                written += 1
+            now = time.monotonic()
+            if now >= next_progress:
+                print(f"recording: {written:,} {kind} in {now - started:.0f} s", file=log, flush=True)
+                next_progress = now + progress_every_s
+
+    pumping = asyncio.create_task(pump())
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({pumping, stopping}, timeout=duration_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not pumping.done():
+            pumping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pumping  # a stream that failed raises its error here
+    await client.close()

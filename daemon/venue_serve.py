@@ -10,8 +10,6 @@ SIGTERM.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from decimal import Decimal
@@ -22,6 +20,7 @@ from adapters.emulator import EmulatorOptions, RunningEmulator, parse_faults
 from adapters.emulator.exchange import MarketEvent
 from adapters.emulator.faults import EmulatorConfigError
 from adapters.emulator.options import DEFAULT_BALANCES, TEST_KEYS, load_keys, parse_balances
+from daemon.interrupt import stop_on_signals
 from engines.model.events import QuoteTick, TradeTick
 from engines.model.instruments import market_of
 
@@ -133,20 +132,13 @@ async def serve(args: ServeArgs, out: TextIO = sys.stdout, *, stop: asyncio.Even
         speed=args.speed,
         walk=recording is None,
     )
-    stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    emulator = await serve_venue(options, host=args.host, port=args.port, recording=recording)
-    try:
-        _announce(args, emulator, symbols, out)
-        await stop.wait()
-    finally:
-        await emulator.close()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(sig)
+    with stop_on_signals(stop or asyncio.Event()) as stopped:
+        emulator = await serve_venue(options, host=args.host, port=args.port, recording=recording)
+        try:
+            _announce(args, emulator, symbols, out)
+            await stopped.wait()
+        finally:
+            await emulator.close()
     print(f"{args.venue} emulator stopped", file=out, flush=True)
     return 0
 
