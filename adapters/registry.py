@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Final, Literal
 
 from adapters.ports import MarketDataClient, MarketEvent
+from adapters.transport.stream import EventStream
 from engines.errors import VibeError
 from engines.model.instruments import market_of
 
@@ -88,7 +89,7 @@ class MergedMarketData:
 
     def __init__(self, clients: dict[str, MarketDataClient]) -> None:
         self._clients = clients
-        self._queue: asyncio.Queue[MarketEvent | BaseException | None] = asyncio.Queue()
+        self._out: EventStream[MarketEvent] = EventStream()
         self._pumps: list[asyncio.Task[None]] = []
         self._closed = False
 
@@ -117,21 +118,12 @@ class MergedMarketData:
     async def _pump(self, client: MarketDataClient) -> None:
         try:
             async for event in client.events():
-                self._queue.put_nowait(event)
+                self._out.put(event)
         except Exception as exc:  # handed to the consumer, which raises it
-            self._queue.put_nowait(exc)
+            self._out.fail(exc)
 
     def events(self) -> AsyncIterator[MarketEvent]:
-        return self._stream()
-
-    async def _stream(self) -> AsyncIterator[MarketEvent]:
-        while True:
-            item = await self._queue.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+        return aiter(self._out)
 
     async def close(self) -> None:
         if self._closed:
@@ -143,4 +135,4 @@ class MergedMarketData:
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pump
-        self._queue.put_nowait(None)
+        self._out.end()

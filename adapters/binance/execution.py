@@ -73,6 +73,7 @@ from adapters.ports import (
     SubmitAnswer,
 )
 from adapters.transport import Backoff
+from adapters.transport.stream import EventStream
 from adapters.venue_errors import (
     Outcome,
     RateBudgetError,
@@ -208,7 +209,7 @@ class BinanceExecutionClient:
         self._gate = _Gate()
         self._cids: dict[int, str] = {}  # Binance order id → client id
         self._last_trade: dict[str, int] = {}  # venue symbol → the highest trade id published
-        self._queue: asyncio.Queue[ExecutionEvent | None] = asyncio.Queue()
+        self._out: EventStream[ExecutionEvent] = EventStream()
         self._closed = False
         self._ws: WsConnection | None = None
         self._listen_key: str | None = None
@@ -273,17 +274,10 @@ class BinanceExecutionClient:
                 for event in held:
                     self._pass(event)
             self._gate.inflight.clear()
-            self._queue.put_nowait(None)
+            self._out.end()
 
     def events(self) -> AsyncIterator[ExecutionEvent]:
-        return self._stream()
-
-    async def _stream(self) -> AsyncIterator[ExecutionEvent]:
-        while True:
-            event = await self._queue.get()
-            if event is None:
-                return
-            yield event
+        return aiter(self._out)
 
     # ── orders ──
 
@@ -777,7 +771,7 @@ class BinanceExecutionClient:
             if event.status in _TERMINAL:
                 order.ended = True
         if not self._closed:
-            self._queue.put_nowait(event)
+            self._out.put(event)
 
     def _check_venue(self, venue: str) -> None:
         if venue != self.venue:

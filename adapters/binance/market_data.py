@@ -20,7 +20,6 @@ wired into the client's subscriptions (a later session: a ``depth`` subscription
 
 from __future__ import annotations
 
-import asyncio
 import random
 import time
 from collections.abc import AsyncIterator, Iterable
@@ -34,6 +33,7 @@ from adapters.binance.schemas import DepthSnapshot, DepthUpdate
 from adapters.binance.ws import BinanceWsError, WsConnection
 from adapters.ports import MarketEvent
 from adapters.transport import Backoff
+from adapters.transport.stream import EventStream
 from adapters.venue_errors import UnknownVenueSymbolError
 from engines.model.instruments import market_of
 
@@ -99,7 +99,7 @@ class BinanceMarketData:
         self._streams: dict[str, list[str]] = {}  # path → stream names
         self._connections: dict[str, WsConnection] = {}
         self._urls: dict[str, UrlOf] = {}
-        self._queue: asyncio.Queue[MarketEvent | None] = asyncio.Queue()
+        self._out: EventStream[MarketEvent] = EventStream()
         self._closed = False
         #: frames that carried no event the port uses (acks, other streams, open klines)
         self.ignored = 0
@@ -173,17 +173,10 @@ class BinanceMarketData:
             self.ignored += 1
             return
         if not self._closed:
-            self._queue.put_nowait(event)
+            self._out.put(event)
 
     def events(self) -> AsyncIterator[MarketEvent]:
-        return self._stream()
-
-    async def _stream(self) -> AsyncIterator[MarketEvent]:
-        while True:
-            event = await self._queue.get()
-            if event is None:
-                return
-            yield event
+        return aiter(self._out)
 
     async def close(self) -> None:
         for connection in self._connections.values():
@@ -191,7 +184,7 @@ class BinanceMarketData:
         self._connections.clear()
         if not self._closed:
             self._closed = True
-            self._queue.put_nowait(None)
+            self._out.end()
 
 
 class UrlOf:

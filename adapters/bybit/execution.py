@@ -67,6 +67,7 @@ from adapters.ports import (
     SubmitAnswer,
 )
 from adapters.transport import Backoff
+from adapters.transport.stream import EventStream
 from adapters.venue_errors import (
     Outcome,
     RateBudgetError,
@@ -174,7 +175,7 @@ class BybitExecutionClient:
             rng=rng,
         )
         self.stream.topics.extend(["order", "execution"])
-        self._queue: asyncio.Queue[ExecutionEvent | BaseException | None] = asyncio.Queue()
+        self._out: EventStream[ExecutionEvent] = EventStream()
         self._orders: dict[str, _Order] = {}
         self._seen_execs: set[str] = set()
         self._last_exec: tuple[int, str] | None = None  # (execTime, execId) of the newest fill seen
@@ -215,19 +216,10 @@ class BybitExecutionClient:
         self._closed = True
         await self.stream.close()
         await self.rest.close()
-        self._queue.put_nowait(None)
+        self._out.end()
 
     def events(self) -> AsyncIterator[ExecutionEvent]:
-        return self._events()
-
-    async def _events(self) -> AsyncIterator[ExecutionEvent]:
-        while True:
-            item = await self._queue.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+        return aiter(self._out)
 
     # ── orders ──
 
@@ -514,13 +506,13 @@ class BybitExecutionClient:
             order.cum_qty = max(order.cum_qty, report.filled_qty)
 
     def _on_stream_failure(self, exc: BaseException) -> None:
-        self._queue.put_nowait(exc)
+        self._out.fail(exc)
 
     # ── helpers ──
 
     def _publish(self, event: ExecutionEvent) -> None:
         if not self._closed:
-            self._queue.put_nowait(event)
+            self._out.put(event)
 
     def _end(self, order: _Order, event: _Ended) -> _Ended:
         order.ended = event

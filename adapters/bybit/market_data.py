@@ -24,6 +24,7 @@ from adapters.bybit.schemas import Frame, KlineRow, TradeRow
 from adapters.bybit.ws import BookKeeper, BybitWebSocket
 from adapters.ports import MarketEvent
 from adapters.transport import Backoff
+from adapters.transport.stream import EventStream
 from adapters.venue_errors import UnknownVenueSymbolError, VenueMessageError
 from engines.model.events import Bar
 
@@ -62,7 +63,7 @@ class BybitMarketData:
         self._clock_ns = clock_ns
         self.streams: dict[str, BybitWebSocket] = {}
         self.books: dict[str, BookKeeper] = {}
-        self._queue: asyncio.Queue[MarketEvent | BaseException | None] = asyncio.Queue()
+        self._out: EventStream[MarketEvent] = EventStream()
         self._resyncs: set[asyncio.Task[None]] = set()
         self._bar_intervals: dict[str, int] = {}  # kline interval name → ns
         self._closed = False
@@ -99,16 +100,7 @@ class BybitMarketData:
             await stream.subscribe(topics)
 
     def events(self) -> AsyncIterator[MarketEvent]:
-        return self._events()
-
-    async def _events(self) -> AsyncIterator[MarketEvent]:
-        while True:
-            item = await self._queue.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+        return aiter(self._out)
 
     async def close(self) -> None:
         if self._closed:
@@ -118,7 +110,7 @@ class BybitMarketData:
             task.cancel()
         for stream in self.streams.values():
             await stream.close()
-        self._queue.put_nowait(None)
+        self._out.end()
 
     # ── internals ──
 
@@ -138,7 +130,7 @@ class BybitMarketData:
             op_timeout_s=timeout,
             backoff=backoff,
             rng=rng,
-            on_failure=self._queue.put_nowait,
+            on_failure=self._out.fail,
         )
         self.streams[category] = stream
         await stream.start()
@@ -194,7 +186,7 @@ class BybitMarketData:
 
     def _publish(self, event: MarketEvent) -> None:
         if not self._closed:
-            self._queue.put_nowait(event)
+            self._out.put(event)
 
 
 def _decode(decoder: msgspec.json.Decoder[_T], raw: msgspec.Raw, what: str) -> _T:

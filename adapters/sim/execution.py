@@ -13,7 +13,6 @@ journal into its own).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Sequence
 from decimal import Decimal
 from typing import Final
@@ -30,6 +29,7 @@ from adapters.ports import (
     Positions,
     SubmitAnswer,
 )
+from adapters.transport.stream import EventStream
 from engines.clock import REPLAY_CLOCK, Clock
 from engines.ledger import Ledger
 from engines.model.commands import CancelOrder, QueryOrder, SubmitOrder
@@ -58,7 +58,7 @@ class SimExecutionClient:
         self._sent: dict[str, SubmitOrder] = {}  # accepted orders by client id, for reports
         self._fills: list[OrderFilled] = []
         self._fill_index: dict[str, int] = {}  # trade id -> position in _fills
-        self._queue: asyncio.Queue[ExecutionEvent | None] = asyncio.Queue()
+        self._out: EventStream[ExecutionEvent] = EventStream()
         self._closed = False
 
     # ── orders ──
@@ -168,19 +168,12 @@ class SimExecutionClient:
         return out
 
     def events(self) -> AsyncIterator[ExecutionEvent]:
-        return self._stream()
-
-    async def _stream(self) -> AsyncIterator[ExecutionEvent]:
-        while True:
-            event = await self._queue.get()
-            if event is None:
-                return
-            yield event
+        return aiter(self._out)
 
     async def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._queue.put_nowait(None)
+            self._out.end()
 
     # ── internals ──
 
@@ -198,7 +191,7 @@ class SimExecutionClient:
                 self._fills.append(event)
             if not self._closed:
                 assert isinstance(event, ExecutionEvent)
-                self._queue.put_nowait(event)
+                self._out.put(event)
 
 
 def _report(fill: OrderFilled) -> FillReport:

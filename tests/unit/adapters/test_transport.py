@@ -184,3 +184,24 @@ async def test_resolver_passes_a_final_refusal_on() -> None:
     with pytest.raises(Refused):
         await resolve_unknown(client, QUERY, backoff=FAST)  # type: ignore[arg-type]
     assert client.queries == 1
+
+
+# ── the event stream behind every port's events() ──
+
+
+async def test_event_stream_keeps_order_ends_and_raises_where_it_failed() -> None:
+    from adapters.transport.stream import EventStream
+
+    stream: EventStream[int] = EventStream()
+    for k in (1, 2):
+        stream.put(k)
+    stream.fail(ValueError("venue gone"))
+    got: list[int] = []
+    with pytest.raises(ValueError, match="venue gone"):
+        async for item in stream:
+            got.append(item)
+    assert got == [1, 2]
+    stream.put(3)
+    stream.end()
+    stream.put(4)  # after the end: never read
+    assert [item async for item in stream] == [3]
