@@ -320,6 +320,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_record.add_argument("--rest-url", default=None, help="REST root to use instead (an emulator)")
     p_record.add_argument("--ws-url", default=None, help="WebSocket root to use instead (an emulator)")
 
+    from daemon.live.run import add_run_parser  # noqa: PLC0415
+
+    add_run_parser(sub)
+
     p_caps = sub.add_parser("capabilities", help="print the capability matrix")
     p_caps.add_argument("--json", action="store_true", help="print the matrix as JSON")
     p_caps.add_argument("--markdown", action="store_true", help="print the README table")
@@ -609,6 +613,12 @@ def cmd_capabilities(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    from daemon.live.run import cmd_run as run  # noqa: PLC0415 - the daemon's imports only when run
+
+    return run(args)
+
+
 def cmd_release(args: argparse.Namespace) -> int:
     return release.cmd_check(args)
 
@@ -630,6 +640,7 @@ COMMANDS = {
     "record": cmd_record,
     "capabilities": cmd_capabilities,
     "release": cmd_release,
+    "run": cmd_run,
 }
 
 

@@ -492,6 +492,44 @@ ERROR_CODES: Final[dict[str, ErrorCode]] = {
         "release checklist step cannot be performed",
         "Fix what the line names (ops/RELEASE.md gives each step), then run make release-dry-run again.",
     ),
+    # ── risk limits (96x) ──
+    "VT960": ErrorCode(
+        "order notional above the risk limit",
+        "Send a smaller order, or raise the max_order_notional risk limit if it is too tight.",
+    ),
+    "VT961": ErrorCode(
+        "order cannot be valued for the notional limit",
+        "A market order needs a mark price to be checked against max_order_notional: wait for "
+        "market data on the symbol, or send a limit order.",
+    ),
+    "VT962": ErrorCode(
+        "position limit would be exceeded",
+        "The position plus every open order on that side would pass the symbol's limit; cancel open "
+        "orders or reduce the position first, or raise the limit. Orders that reduce are always let through.",
+    ),
+    "VT963": ErrorCode(
+        "too many open orders",
+        "Cancel open orders before sending more, or raise the max_open_orders risk limit.",
+    ),
+    "VT964": ErrorCode(
+        "order rate limit per venue reached",
+        "Send fewer orders per second to the venue, or raise its orders_per_second limit.",
+    ),
+    "VT965": ErrorCode(
+        "daily loss limit reached: trading halted",
+        "Inspect the day's fills and positions; trading stays halted, across restarts too, until "
+        "`vibetrading resume`, after which the day's loss is counted again from that moment.",
+    ),
+    "VT966": ErrorCode(
+        "trading is halted: order refused",
+        "No new order leaves while a halt is in force (the message says who halted and why); "
+        "fix the cause, then `vibetrading resume`. Cancels still go out.",
+    ),
+    "VT967": ErrorCode(
+        "risk limits invalid",
+        "Give each limit named in the message a finite value in its range: amounts and position "
+        "limits at least 0, the daily loss limit above 0, counts at least 0.",
+    ),
     # ── run configuration and credentials (9xx) ──
     "VT900": ErrorCode(
         "run configuration unreadable",
@@ -541,6 +579,32 @@ ERROR_CODES: Final[dict[str, ErrorCode]] = {
         "live venue without credentials",
         'Add credentials = "file:...", "env:..." or "systemd:..." to the venue\'s table; '
         "paper mode needs none.",
+    ),
+    # ── the live daemon (97x) ──
+    "VT970": ErrorCode(
+        "a recorded session does not re-drive to the same decisions",
+        "The strategy file, its parameters or the engine changed since the journal was written: run "
+        "the version that wrote it, or start a new state directory.",
+    ),
+    "VT971": ErrorCode(
+        "reconciliation found what the journal cannot account for",
+        "Check the venue (an order placed by hand, a second daemon on the same account); then restart "
+        "with --adopt-venue-state to accept it, or clear it at the venue.",
+    ),
+    "VT972": ErrorCode(
+        "a strategy call ran past its budget",
+        "Make the strategy's hook faster, or raise [runtime] strategy_call_budget_ms; the strategy "
+        "stays halted until the daemon restarts.",
+    ),
+    "VT973": ErrorCode(
+        "an order was not sent: trading was halted or the daemon stopping",
+        "Nothing left the process; see /readyz for why trading is halted (vibetrading resume lifts an "
+        "operator halt).",
+    ),
+    "VT974": ErrorCode(
+        "halt or resume request refused",
+        "Run vibetrading halt/resume with the same --config as the daemon; a POST /halt needs the "
+        "bearer token from the state directory's halt.token file.",
     ),
     # ── internal consistency (4xx) ──
     "VT400": ErrorCode(

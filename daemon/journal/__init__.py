@@ -44,7 +44,7 @@ from daemon.journal.format import (
     JournalStore,
     VerifyReport,
 )
-from daemon.journal.inspection import export_jsonl, file_sha256, verify, verify_bytes
+from daemon.journal.inspection import export_jsonl, file_sha256, read_events, verify, verify_bytes
 from daemon.journal.stores import FileJournal, MemoryJournal
 
 __all__ = [
@@ -61,6 +61,7 @@ __all__ = [
     "VerifyReport",
     "export_jsonl",
     "file_sha256",
+    "read_events",
     "verify",
     "verify_bytes",
 ]

@@ -6,7 +6,7 @@ import contextlib
 import hashlib
 import io
 import os
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from typing import IO, TextIO
 
 import msgspec
@@ -107,6 +107,14 @@ def _file_batches(path: str | os.PathLike[str], name: str) -> Generator[list[Any
             yield from _scan(f, name, size, _EVENT_DECODER.decode)
         except OSError as exc:
             raise _os_error(name, "cannot read", exc) from None
+
+
+def read_events(path: str | os.PathLike[str]) -> Iterator[AnyEvent]:
+    """Every event of a journal file, without taking its lock (a stopped daemon's journal, another
+    run's). A record being written at that moment reads as torn (VT601): read a running daemon's
+    journal through its own commands instead."""
+    for batch in _file_batches(path, os.fspath(path)):
+        yield from batch
 
 
 def export_jsonl(path: str | os.PathLike[str], out: TextIO) -> int:

@@ -32,13 +32,13 @@ import concurrent.futures
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import TracebackType
 from typing import Final, Self
 
 from daemon.journal.format import IO_ERROR, JournalError
 from daemon.journal.stores import FileJournal
-from engines.model.events import Event
+from engines.model.events import AnyEvent, Event
 
 __all__ = ["JournalWriter"]
 
@@ -126,6 +126,10 @@ class JournalWriter:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    def read(self, from_seq: int = 1) -> Iterator[AnyEvent]:
+        """The journal's events from ``from_seq`` (what a restart folds before it appends)."""
+        return self._journal.read(from_seq)
 
     # ── appending and waiting ──────────────────────────────────────────────────────────────────
 

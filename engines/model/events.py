@@ -296,9 +296,53 @@ class ArbitrageResolved(Event, frozen=True, kw_only=True):
     reason: str = ""
 
 
+# ── a live session: what its driver adds, so that a restart or a re-drive folds it the same way ──
+
+
+class TimerFired(Event, frozen=True, kw_only=True):
+    """The live driver let the engine act at its deadlines before ``ts_event`` (wall clock): a
+    re-drive of the journal fires the same timers at the same place in the sequence."""
+
+
+class TradingHalted(Event, frozen=True, kw_only=True):
+    """No new order leaves until :class:`TradingResumed`: the operator (``vibetrading halt``,
+    ``POST /halt``), a risk limit (the daily loss) or the daemon (an unexplained reconciliation
+    difference, a strategy call over its budget). Journalled, so a halt survives a restart."""
+
+    reason: str
+    source: str
+    code: str = ""
+
+
+class TradingResumed(Event, frozen=True, kw_only=True):
+    """The operator lifted a halt (``vibetrading resume``)."""
+
+    source: str
+
+
+class ReconciliationDifference(Event, frozen=True, kw_only=True):
+    """What a start found at a venue that the journal cannot account for (a position, an order with
+    our id prefix it never saw): trading stays stopped unless the operator adopts it."""
+
+    venue: str
+    kind: str
+    detail: str
+    adopted: bool = False
+
+
 LedgerEvent = InstrumentDefined | CashAdjusted | MarkPrice
 SystemEvent = (
-    RunStarted | RunFinished | StrategyHalted | StrategyLog | SnapshotSkipped | Rebalanced | ArbitrageResolved
+    RunStarted
+    | RunFinished
+    | StrategyHalted
+    | StrategyLog
+    | SnapshotSkipped
+    | Rebalanced
+    | ArbitrageResolved
+    | TimerFired
+    | TradingHalted
+    | TradingResumed
+    | ReconciliationDifference
 )
 
 AnyEvent = MarketEvent | OrderEvent | LedgerEvent | SystemEvent

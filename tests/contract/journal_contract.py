@@ -43,12 +43,16 @@ from engines.model.events import (
     OrderSubmitted,
     QuoteTick,
     Rebalanced,
+    ReconciliationDifference,
     RunFinished,
     RunStarted,
     SnapshotSkipped,
     StrategyHalted,
     StrategyLog,
+    TimerFired,
     TradeTick,
+    TradingHalted,
+    TradingResumed,
 )
 from engines.model.instruments import InstrumentKind, InstrumentSpec
 
@@ -203,6 +207,17 @@ def every_event_type() -> list[Event]:
             fee=D("0.0001375"),
             fee_currency="USDT",
             liquidity=Liquidity.MAKER,
+        ),
+        TimerFired(ts_event=t + 27, ts_init=t + 27),
+        TradingHalted(ts_event=t + 28, ts_init=t + 29, reason="POST /halt", source="operator", code="VT974"),
+        TradingResumed(ts_event=t + 30, ts_init=t + 30, source="operator"),
+        ReconciliationDifference(
+            ts_event=t + 31,
+            ts_init=t + 31,
+            venue="binance",
+            kind="order",
+            detail="open order flip-00000009 the journal never saw",
+            adopted=True,
         ),
     ]
 

@@ -1,0 +1,159 @@
+"""Re-driving a recorded live session through a kernel: how a restart rebuilds its state, and how
+``replay --journal`` checks that a recording replays to identical decisions.
+
+A live session journals every market event its engine saw and every fact, in the order the kernel
+folded them. Re-driving feeds the same inputs to a fresh kernel in the same order: market events are
+stepped, facts that came from outside the kernel (the venues' answers, reconciliation, timers, the
+operator's halts) are recorded, and everything the kernel makes itself (intents, cancels, marks,
+logs, rebalances) must come out again, equal to what the journal holds. :class:`ReDriveJournal` is
+the kernel's journal port while it does this: instead of appending, it checks each event against the
+next recorded one (``seq`` and ``ts_init`` aside: the wall clock stamped them) and hands back the
+recorded one, so the fold ends in exactly the recorded state. The first difference is a
+:class:`DivergenceError` naming both events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Final
+
+import msgspec
+
+from engines.errors import VibeError
+from engines.kernel import Kernel
+from engines.model.events import (
+    ArbitrageResolved,
+    Bar,
+    CashAdjusted,
+    Event,
+    InstrumentDefined,
+    MarkPrice,
+    OrderPendingCancel,
+    OrderSubmitted,
+    QuoteTick,
+    Rebalanced,
+    RunStarted,
+    SnapshotSkipped,
+    StrategyHalted,
+    StrategyLog,
+    TimerFired,
+    TradeTick,
+)
+from engines.model.instruments import InstrumentSpec
+
+__all__ = ["DivergenceError", "ReDriveJournal", "redrive"]
+
+MARKET_TYPES: Final = (QuoteTick, TradeTick, Bar)
+
+#: what only the kernel makes: found where the kernel did not make it, the re-drive diverged
+KERNEL_MADE: Final = (
+    OrderSubmitted,
+    OrderPendingCancel,
+    MarkPrice,
+    StrategyLog,
+    StrategyHalted,
+    Rebalanced,
+    SnapshotSkipped,
+    ArbitrageResolved,
+)
+
+_IGNORED: Final = frozenset({"seq", "ts_init"})
+
+
+class DivergenceError(VibeError):
+    """The strategy and engine, fed a recorded session's inputs, did not decide what it recorded."""
+
+    code = "VT970"
+
+
+def comparable(event: Event) -> dict[str, object]:
+    raw = msgspec.to_builtins(event)
+    assert isinstance(raw, dict)
+    return {k: v for k, v in raw.items() if k not in _IGNORED}
+
+
+class ReDriveJournal:
+    """A journal port that checks appends against a recording instead of writing them."""
+
+    def __init__(self, recorded: Sequence[Event], observe: Callable[[Event], None] = lambda e: None) -> None:
+        self._recorded = recorded
+        self._observe = observe
+        self.position = 0
+
+    @property
+    def exhausted(self) -> bool:
+        return self.position >= len(self._recorded)
+
+    def peek(self) -> Event:
+        return self._recorded[self.position]
+
+    @property
+    def last_seq(self) -> int:
+        return self._recorded[self.position - 1].seq if self.position else 0
+
+    def append(self, events: Sequence[Event]) -> Sequence[Event]:
+        out: list[Event] = []
+        for event in events:
+            if self.exhausted:
+                raise DivergenceError(
+                    f"the re-drive made {type(event).__name__} {_short(event)} "
+                    "after the recording's last event",
+                    hint="The strategy, its parameters or the engine differ from the recorded session's.",
+                )
+            expected = self._recorded[self.position]
+            if type(expected) is not type(event) or comparable(expected) != comparable(event):
+                raise DivergenceError(
+                    f"at seq {expected.seq}: the recording has {type(expected).__name__} {_short(expected)}, "
+                    f"the re-drive made {type(event).__name__} {_short(event)}",
+                    hint="The strategy, its parameters or the engine differ from the recorded session's.",
+                )
+            self.position += 1
+            out.append(expected)
+            self._observe(expected)
+        return out
+
+
+def _short(event: Event) -> str:
+    text = msgspec.json.encode(comparable(event)).decode()
+    return text if len(text) <= 400 else text[:400] + "…"
+
+
+def redrive(
+    kernel: Kernel,
+    journal: ReDriveJournal,
+) -> int:
+    """Feed the recording to ``kernel`` (whose journal port is ``journal``); return the events folded."""
+    while not journal.exhausted:
+        event = journal.peek()
+        if isinstance(event, MARKET_TYPES):
+            kernel.step_batch([event])
+        elif isinstance(event, RunStarted):
+            _begin(kernel, journal, event)
+        elif isinstance(event, KERNEL_MADE):
+            raise DivergenceError(
+                f"at seq {event.seq}: the recording has {type(event).__name__} {_short(event)}, "
+                "which the re-driven engine did not make",
+                hint="The strategy, its parameters or the engine differ from the recorded session's.",
+            )
+        else:
+            kernel.record(event)
+            if isinstance(event, TimerFired):
+                kernel.fire_timers(event.ts_event)
+            else:
+                kernel.settle(max(kernel.last_ts, event.ts_event))
+    return journal.position
+
+
+def _begin(kernel: Kernel, journal: ReDriveJournal, run: RunStarted) -> None:
+    """The run's header (start, instruments, capital) as :meth:`Kernel.begin` journalled it."""
+    recorded = journal._recorded
+    at = journal.position + 1
+    specs: list[InstrumentSpec] = []
+    while at < len(recorded) and isinstance(defined := recorded[at], InstrumentDefined):
+        specs.append(defined.spec)
+        at += 1
+    cash = recorded[at] if at < len(recorded) else None
+    if not isinstance(cash, CashAdjusted):
+        raise DivergenceError(f"at seq {run.seq}: a run start without its capital")
+    kernel.begin(run, specs, Decimal(cash.amount))

@@ -1,0 +1,653 @@
+"""The live driver of the kernel: one paper or live trading session, from start to a clean stop.
+
+The same kernel, engines and strategy as a replay; what differs is only the clock (the wall clock)
+and the venue port (commands go on ordered per-venue queues, answers come back as events). A session:
+
+1. opens its journal in the state directory (the writer's lock keeps a second daemon out) and folds
+   it by **re-driving** it through a fresh kernel (daemon/live/redrive.py): the state after a
+   restart is exactly the state before it, strategy included;
+2. connects the venues and **reconciles** (daemon/live/reconcile.py): every order not terminal is
+   queried by client id, fills since the last one journalled are fetched, and orders or positions
+   the journal cannot account for stop trading before the first order (``--adopt-venue-state``
+   accepts them, journalled);
+3. trades: market events step the kernel (and are journalled, so that a re-drive sees them), venue
+   facts are recorded, timers fire from the wall clock, each step under the strategy call budget;
+4. on stop (SIGTERM, SIGINT): no new order leaves, open orders are canceled or left as configured,
+   the journal is flushed, and :meth:`run` returns 0.
+
+Every fact goes through :meth:`LiveSession.deliver`, which drops what changes nothing (the same
+answer from the request and from the stream, a stale report) before the kernel records it: order
+state only moves forward, and a fill is folded once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Final
+
+from adapters.ports import MarketDataClient
+from adapters.transport.clock import WallClock
+from daemon.config import RiskSection, ValidatedConfig
+from daemon.health import (
+    MARKET_STREAM,
+    NO_UNKNOWN_ORDERS,
+    NOT_HALTED,
+    RECONCILED,
+    Flag,
+    Freshness,
+    HealthServer,
+)
+from daemon.journal.writer import JournalWriter
+from daemon.live.budget import CallBudget, OverBudget
+from daemon.live.port import LiveVenuePort, SubmissionQueue
+from daemon.live.reconcile import Reconciler
+from daemon.live.redrive import ReDriveJournal, redrive
+from daemon.live.venues import LiveVenue, build_venues
+from daemon.logs import get_logger
+from daemon.metrics import Metrics
+from daemon.sdnotify import Notifier
+from engines.errors import OrderStateError, VibeError
+from engines.kernel import Kernel, make_engine
+from engines.ledger import Ledger
+from engines.markets.specs import spec_for
+from engines.model.commands import CancelOrder, QueryOrder
+from engines.model.events import (
+    ORDER_EVENTS,
+    Event,
+    MarketEvent,
+    OrderFilled,
+    RunFinished,
+    RunStarted,
+    TimerFired,
+    TradingHalted,
+    TradingResumed,
+)
+from engines.model.instruments import InstrumentSpec, market_of
+from engines.orders.book import Orders
+from engines.orders.table import OrderStatus
+from engines.risk import RiskGate, RiskLimits
+from engines.units import NS_PER_SECOND
+
+__all__ = ["JOURNAL_NAME", "LiveSession", "SessionOptions"]
+
+JOURNAL_NAME: Final = "journal.vtj"
+TIMER_POLL_S: Final = 0.05
+SUPERVISOR_S: Final = 1.0
+
+
+class SessionOptions:
+    """What the command line adds to the configuration."""
+
+    def __init__(
+        self,
+        *,
+        adopt_venue_state: bool = False,
+        listen: str | None = None,
+        durable: bool = True,
+        paper_cash: Decimal = Decimal(100_000),
+        market_max_age_s: float = 30.0,
+        environ: Mapping[str, str] | None = None,
+        notifier: Notifier | None = None,
+    ) -> None:
+        self.adopt_venue_state = adopt_venue_state
+        self.listen = listen
+        self.durable = durable
+        self.paper_cash = paper_cash
+        self.market_max_age_s = market_max_age_s
+        self.environ = environ
+        self.notifier = notifier or Notifier(None)
+
+
+class _ObservedJournal:
+    """The writer as the kernel's journal port: every appended fact is also folded by the session."""
+
+    def __init__(self, writer: JournalWriter, observe: Callable[[Event], None]) -> None:
+        self._writer = writer
+        self._observe = observe
+
+    def append(self, events: Sequence[Event]) -> Sequence[Event]:
+        stamped: list[Event] = self._writer.append(events)
+        for event in stamped:
+            self._observe(event)
+        return stamped
+
+
+class LiveSession:
+    """One strategy trading on its venues in paper or live mode (see the module docstring)."""
+
+    def __init__(self, validated: ValidatedConfig, options: SessionOptions | None = None) -> None:
+        self.options = options or SessionOptions()
+        self.config = validated.config
+        self.loaded = validated.loaded
+        self.routes = dict(validated.routes)
+        spec = self.loaded.spec
+        self.specs: dict[str, InstrumentSpec] = {s: spec_for(s) for s in spec.universe}
+        self.currency = self.specs[spec.universe[0]].quote
+        self.clock = WallClock()
+        self.metrics = Metrics()
+        self.budget = CallBudget(self.config.runtime.strategy_call_budget_ms / 1000)
+        self.log = get_logger(strategy=spec.name, mode=self.config.mode.value)
+        self.state_dir = self.config.state_dir
+        self.halted: str | None = None  # why trading is halted, None while it is not
+        self.engine_failed: str | None = None
+        self.reconciled = Flag(False, "not reconciled yet")
+        self.first_market = asyncio.Event()
+        self.market_fresh: dict[str, Freshness] = {}
+        self.ready = asyncio.Event()
+        self.fatal: BaseException | None = None
+        self.kernel: Kernel | None = None
+        self.writer: JournalWriter | None = None
+        self.venues: dict[str, LiveVenue] = {}
+        self.queues: dict[str, SubmissionQueue] = {}
+        self.port: LiveVenuePort | None = None
+        self.gate: RiskGate | None = None
+        self.health: HealthServer | None = None
+        self.run_id = ""
+        self.dropped_events = 0
+        self.stopping = False
+        self.last_trades: dict[tuple[str, str], str] = {}
+
+    # ── facts ──────────────────────────────────────────────────────────────────────────────────
+
+    def observe(self, event: Event) -> None:
+        """Fold what the session itself keeps from a journalled fact (a halt survives a restart)."""
+        if self.gate is not None:
+            self.gate.observe(event)
+        if isinstance(event, TradingHalted):
+            self.halted = f"{event.source}: {event.reason}"
+            self.metrics.halted.set(1)
+        elif isinstance(event, TradingResumed):
+            self.halted = None
+            self.metrics.halted.set(0)
+        else:
+            self._track(event)
+
+    def _track(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self.run_id = event.run_id
+        elif isinstance(event, OrderFilled):
+            self.last_trades[(self._venue_of(event.client_order_id), market_of(event.instrument))] = (
+                event.trade_id
+            )
+
+    def _venue_of(self, client_order_id: str) -> str:
+        order = self.kernel.orders.get(client_order_id) if self.kernel is not None else None
+        return order.venue if order is not None else ""
+
+    def last_trade_id(self, venue: str, markets: set[str]) -> str | None:
+        """The last trade id journalled on these markets of ``venue`` (the fills cursor)."""
+        found = [self.last_trades[(venue, m)] for m in sorted(markets) if (venue, m) in self.last_trades]
+        return found[-1] if len(found) == 1 else None
+
+    def deliver(self, fact: Event, venue: str) -> None:
+        """A venue's fact: dropped if it changes nothing, else recorded and acted on."""
+        kernel = self.kernel
+        assert kernel is not None
+        if isinstance(fact, ORDER_EVENTS):
+            try:
+                plan = kernel.orders.check(fact)  # type: ignore[arg-type]
+            except OrderStateError as exc:
+                self.dropped_events += 1
+                self.log.warning("venue_event_dropped", venue=venue, event=type(fact).__name__, why=str(exc))
+                return
+            if plan.after is None:
+                if plan.duplicate_fill:
+                    self.metrics.duplicate_fills_dropped.labels(venue).inc()
+                return
+            if isinstance(fact, OrderFilled):
+                self.metrics.fills.labels(venue).inc()
+        self._step(lambda: self._record_and_settle(kernel, fact))
+
+    def _record_and_settle(self, kernel: Kernel, fact: Event) -> None:
+        kernel.record(fact)
+        self.metrics.events.labels("fact").inc()
+        if self.engine_failed is None:
+            kernel.settle(max(kernel.last_ts, fact.ts_event))
+
+    def record_own(self, fact: Event) -> None:
+        """A fact the session states itself (a halt, a timer): recorded like a venue's."""
+        kernel = self.kernel
+        assert kernel is not None
+        self._step(lambda: self._record_and_settle(kernel, fact))
+
+    def on_market(self, event: MarketEvent, arrived: float) -> None:
+        kernel = self.kernel
+        assert kernel is not None and self.port is not None
+        fresh = self.market_fresh.get(event.instrument)
+        if fresh is not None:
+            fresh.mark()
+        self.metrics.events.labels("market").inc()
+        self.port.origin = arrived
+        try:
+            self._step(lambda: kernel.step_batch([event]))
+        finally:
+            self.port.origin = None
+        self.first_market.set()
+
+    def _step(self, step: Callable[[], None]) -> None:
+        """One kernel step under the strategy call budget. A strategy that fails or overruns halts
+        trading (journalled) and its engine is not called again; the process keeps serving."""
+        if self.engine_failed is not None:
+            kernel = self.kernel
+            assert kernel is not None
+            # facts still fold (fills of orders out before the failure), the engine no longer acts
+            engine, kernel.engine = kernel.engine, _Inert()  # type: ignore[assignment]
+            try:
+                step()
+            finally:
+                kernel.engine = engine
+            return
+        try:
+            with self.budget.guard():
+                step()
+        except OverBudget as exc:
+            self._engine_failure(str(exc), "VT972")
+        except VibeError as exc:
+            self._engine_failure(f"{exc.code}: {exc.message}", exc.code)
+
+    def _engine_failure(self, reason: str, code: str) -> None:
+        self.engine_failed = reason
+        self.log.error("strategy_halted", reason=reason, code=code)
+        now = self.clock.now_ns()
+        kernel = self.kernel
+        assert kernel is not None
+        kernel.engine.drain()  # what a half-run step asked for is not sent
+        halt = TradingHalted(ts_event=now, ts_init=now, reason=reason, source="daemon", code=code)
+        kernel.record(halt)
+
+    # ── halts ──────────────────────────────────────────────────────────────────────────────────
+
+    def halt(self, reason: str, source: str = "operator", code: str = "") -> None:
+        if self.halted is not None:
+            return
+        now = self.clock.now_ns()
+        self.record_own(TradingHalted(ts_event=now, ts_init=now, reason=reason, source=source, code=code))
+
+    def resume(self, source: str = "operator") -> None:
+        if self.halted is None:
+            return
+        now = self.clock.now_ns()
+        self.record_own(TradingResumed(ts_event=now, ts_init=now, source=source))
+
+    def blocked(self) -> str | None:
+        """Why no new order may leave now, or None."""
+        if self.stopping:
+            return "the daemon is stopping"
+        if self.halted is not None:
+            return f"trading halted ({self.halted})"
+        if not self.reconciled.check()[0]:
+            return "not reconciled"
+        return None
+
+    def _query_for(self, client_order_id: str) -> QueryOrder | None:
+        kernel = self.kernel
+        assert kernel is not None
+        order = kernel.orders.get(client_order_id)
+        if order is None or order.status.is_terminal:
+            return None
+        now = self.clock.now_ns()
+        return QueryOrder(
+            ts_event=now,
+            ts_init=now,
+            strategy=order.strategy,
+            venue=order.venue,
+            client_order_id=order.client_order_id,
+            instrument=order.instrument,
+            side=order.side,
+            order_type=order.order_type,
+            quantity=order.quantity,
+        )
+
+    def unknown_orders(self) -> int:
+        kernel = self.kernel
+        if kernel is None:
+            return 0
+        return sum(1 for o in kernel.orders.open_orders() if o.status is OrderStatus.UNKNOWN)
+
+    # ── the run ────────────────────────────────────────────────────────────────────────────────
+
+    async def run(self, stop: asyncio.Event) -> int:
+        """Trade until ``stop`` is set; return the exit status (0 after a clean stop)."""
+        notifier = self.options.notifier
+        self.state_dir.mkdir(exist_ok=True)
+        writer = JournalWriter(self.state_dir / JOURNAL_NAME, repair=True)
+        self.writer = writer
+        self.budget.install()
+        try:
+            notifier.status("folding the journal")
+            recorded: list[Event] = list(writer.read())
+            self._build(writer, recorded)
+            await self._serve_health()
+            try:
+                return await self._trade(stop, recorded)
+            finally:
+                await self._close()
+        finally:
+            self.budget.uninstall()
+            with contextlib.suppress(VibeError):
+                await writer.close()
+
+    def _build(self, writer: JournalWriter, recorded: list[Event]) -> None:
+        spec = self.loaded.spec
+        self.venues = build_venues(
+            self.config.mode,
+            self.config.venues,
+            self.routes,
+            self.specs,
+            paper_cash=self.options.paper_cash,
+            environ=self.options.environ,
+        )
+        durable: Callable[[], Awaitable[None]] = writer.barrier if self.options.durable else _no_wait
+        self.queues = {
+            name: SubmissionQueue(
+                venue,
+                durable=durable,
+                deliver=self.deliver,
+                query_for=self._query_for,
+                clock=self.clock,
+                metrics=self.metrics,
+                blocked=self.blocked,
+            )
+            for name, venue in self.venues.items()
+        }
+        self.port = LiveVenuePort(self.queues)
+        ledger, orders = Ledger(), Orders()
+        self.gate = RiskGate(
+            self.port,
+            risk_limits(self.config.risk),
+            ledger=ledger,
+            orders=orders,
+            currency=self.currency,
+            clock=self.clock,
+            specs=self.specs,
+        )
+        engine = make_engine(
+            spec,
+            ledger,
+            orders,
+            currency=self.currency,
+            specs=self.specs,
+            venues=self.routes,
+            clock=self.clock,
+        )
+        journal = ReDriveJournal(recorded, self.observe)
+        self.kernel = Kernel(
+            engine,
+            ledger=ledger,
+            orders=orders,
+            journal=journal,
+            venue=self.gate,
+            universe=spec.universe,
+            currency=self.currency,
+            clock=self.clock,
+            sample_ns=NS_PER_SECOND,
+            journal_market=True,
+        )
+        if recorded:
+            started = time.perf_counter()
+            folded = redrive(self.kernel, journal)
+            self.log.info("journal_folded", events=folded, seconds=round(time.perf_counter() - started, 3))
+        self.kernel.journal = _ObservedJournal(writer, self.observe)
+        self.port.sending = True
+        for symbol in spec.universe:
+            self.market_fresh[symbol] = Freshness(symbol, self.options.market_max_age_s)
+
+    async def _serve_health(self) -> None:
+        writer = self.writer
+        assert writer is not None
+        health = HealthServer(
+            journal_alive=lambda: writer.error is None and not writer.closed,
+            listen=self.options.listen or self.config.health.listen,
+            metrics=self.metrics,
+        )
+        checks = health.readiness
+        checks.register(RECONCILED, self.reconciled.check)
+        checks.register(
+            NO_UNKNOWN_ORDERS,
+            lambda: (
+                ((n := self.unknown_orders()) == 0 and (True, "none"))
+                or (False, f"{n} order(s) in unknown state")
+            ),
+        )
+        checks.register(
+            NOT_HALTED, lambda: (True, "trading") if self.halted is None else (False, self.halted)
+        )
+        checks.register(
+            "strategy",
+            lambda: (True, "running") if self.engine_failed is None else (False, self.engine_failed),
+        )
+        for symbol, fresh in self.market_fresh.items():
+            checks.register(f"{MARKET_STREAM}:{symbol}", fresh.check)
+        health.on_scrape.append(self._refresh_gauges)
+        await health.start()
+        self.health = health
+        self.log.info("health_listening", url=health.url)
+
+    def _unknown_check(self) -> tuple[bool, str]:
+        n = self.unknown_orders()
+        return (True, "none") if n == 0 else (False, f"{n} order(s) in unknown state, being queried")
+
+    def _halt_check(self) -> tuple[bool, str]:
+        return (True, "trading") if self.halted is None else (False, self.halted)
+
+    def _strategy_check(self) -> tuple[bool, str]:
+        return (True, "running") if self.engine_failed is None else (False, self.engine_failed)
+
+    def _refresh_gauges(self) -> None:
+        for venue in self.venues.values():
+            for symbol in venue.symbols:
+                age = self.market_fresh[symbol].age()
+                if age is not None:
+                    self.metrics.stream_message_age.labels(venue.name, "market").set(age)
+        for name in self.venues:
+            unknown = 0
+            if self.kernel is not None:
+                unknown = sum(
+                    1
+                    for o in self.kernel.orders.open_orders()
+                    if o.status is OrderStatus.UNKNOWN and o.venue == name
+                )
+            self.metrics.orders_unknown.labels(name).set(unknown)
+        writer = self.writer
+        if writer is not None:
+            while writer.commit_seconds:
+                self.metrics.journal_commit.observe(writer.commit_seconds.popleft())
+
+    async def _trade(self, stop: asyncio.Event, recorded: list[Event]) -> int:
+        notifier = self.options.notifier
+        kernel = self.kernel
+        assert kernel is not None and self.writer is not None
+        notifier.status("connecting to the venues")
+        for venue in self.venues.values():
+            await venue.start()
+        if not recorded:
+            self._begin(kernel)
+        running: list[asyncio.Task[None]] = []
+        async with asyncio.TaskGroup() as tasks:
+            for venue in self.venues.values():
+                for client in venue.unique_executions():
+                    running.append(
+                        tasks.create_task(self._pump_execution(venue.name, client), name=f"exec-{venue.name}")
+                    )
+            notifier.status("reconciling with the venues")
+            await Reconciler(self).run(adopt=self.options.adopt_venue_state)
+            for queue in self.queues.values():
+                running.append(tasks.create_task(queue.run(), name=f"queue-{queue.venue.name}"))
+            for venue in self.venues.values():
+                running.append(tasks.create_task(self._pump_market(venue), name=f"market-{venue.name}"))
+            running.append(tasks.create_task(self._timers(stop), name="timers"))
+            running.append(tasks.create_task(self._supervise(stop), name="supervisor"))
+            await self._await_ready(stop)
+            await stop.wait()
+            notifier.stopping("stopping: no new orders")
+            self.stopping = True
+            await self._stop_trading(stop_reason="stopped")
+            for task in running:
+                task.cancel()
+        return 0
+
+    def _begin(self, kernel: Kernel) -> None:
+        spec = self.loaded.spec
+        now = self.clock.now_ns()
+        mode = self.config.mode
+        self.run_id = f"{mode.value}-{spec.name}-{now}"
+        cash = self.options.paper_cash
+        kernel.begin(
+            RunStarted(
+                ts_event=now,
+                ts_init=now,
+                run_id=self.run_id,
+                strategy=spec.name,
+                strategy_type=spec.strategy_type,
+                mode=mode.value,
+                venues=tuple(sorted(self.venues)),
+                params=spec.params_as_strings(),
+                strategy_sha256=self.loaded.source_sha256,
+            ),
+            [self.specs[s] for s in sorted(self.specs)],
+            cash,
+        )
+
+    async def _await_ready(self, stop: asyncio.Event) -> None:
+        """READY=1 once reconciled and the first market data arrived (or stop first)."""
+        waiter = asyncio.ensure_future(self.first_market.wait())
+        stopper = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        stopper.cancel()
+        if self.first_market.is_set():
+            self.ready.set()
+            self.options.notifier.ready(f"trading {self.loaded.spec.name} ({self.config.mode.value})")
+            self.log.info("ready", run_id=self.run_id, halted=self.halted)
+
+    async def _pump_market(self, venue: LiveVenue) -> None:
+        market: MarketDataClient = venue.market
+        await market.subscribe(venue.symbols, quotes=True, trades=True)
+        async for event in market.events():
+            self.on_market(event, time.perf_counter())
+
+    async def _pump_execution(self, venue: str, client: object) -> None:
+        async for fact in client.events():  # type: ignore[attr-defined]
+            self.deliver(fact, venue)
+
+    async def _timers(self, stop: asyncio.Event) -> None:
+        kernel = self.kernel
+        assert kernel is not None
+        while not stop.is_set():
+            deadline = kernel.next_deadline()
+            now = self.clock.now_ns()
+            if deadline is not None and deadline < now and self.engine_failed is None:
+                self._step(functools.partial(_fire_timers, kernel, now))
+                continue
+            wait = TIMER_POLL_S if deadline is None else min(TIMER_POLL_S, max(0.0, (deadline - now) / 1e9))
+            await asyncio.sleep(wait)
+
+    async def _supervise(self, stop: asyncio.Event) -> None:
+        """Every second: retry unresolved orders; feed the watchdog while every readiness check
+        passes (so a wedged session is restarted by systemd, a halted one is not: halting is a
+        deliberate state and not_halted is left out of the watchdog's checks)."""
+        notifier = self.options.notifier
+        interval = notifier.watchdog_interval()
+        period = SUPERVISOR_S if interval is None else min(SUPERVISOR_S, interval / 2)
+        while not stop.is_set():
+            for queue in self.queues.values():
+                queue.retry_unresolved()
+            if interval is not None and self.health is not None:
+                results = self.health.liveness.evaluate()
+                if all(r.ok for r in results.values()):
+                    notifier.watchdog()
+            await asyncio.sleep(period)
+
+    async def _stop_trading(self, stop_reason: str) -> None:
+        """No new order; cancel or leave the open ones; journal the end of this session."""
+        kernel = self.kernel
+        assert kernel is not None and self.port is not None
+        self.port.sending = False
+        if self.config.stop.on_stop == "cancel":
+            for order in kernel.orders.open_orders():
+                queue = self.queues.get(order.venue)
+                if queue is None or order.status is OrderStatus.SUBMITTED:
+                    continue
+                now = self.clock.now_ns()
+                cancel = CancelOrder(
+                    ts_event=now,
+                    ts_init=now,
+                    strategy=order.strategy,
+                    venue=order.venue,
+                    client_order_id=order.client_order_id,
+                    instrument=order.instrument,
+                )
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(5.0):
+                        await queue.cancel_now(cancel)
+        now = self.clock.now_ns()
+        kernel.record(RunFinished(ts_event=now, ts_init=now, run_id=self.run_id, reason=stop_reason))
+        if self.writer is not None:
+            await self.writer.barrier()
+
+    async def _close(self) -> None:
+        if self.health is not None:
+            await self.health.stop()
+        for venue in self.venues.values():
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(5.0):
+                    await venue.close()
+
+
+def risk_limits(risk: RiskSection) -> RiskLimits:
+    """The configuration's ``[risk]`` table as the gate's limits (a table's ``default`` key is the
+    default for what it does not name)."""
+    positions = risk.max_position
+    rates = risk.max_orders_per_second
+    position_table = dict(positions) if isinstance(positions, dict) else {}
+    rate_table = dict(rates) if isinstance(rates, dict) else {}
+    return RiskLimits(
+        max_order_notional=risk.max_order_notional,
+        position_limits={k: v for k, v in position_table.items() if k != "default"},
+        default_position_limit=position_table.get("default") if isinstance(positions, dict) else positions,
+        max_open_orders=risk.max_open_orders,
+        orders_per_second={k: v for k, v in rate_table.items() if k != "default"},
+        default_orders_per_second=rate_table.get("default") if isinstance(rates, dict) else rates,
+        daily_loss_limit=risk.daily_loss_limit,
+    )
+
+
+def _fire_timers(kernel: Kernel, now: int) -> None:
+    kernel.record(TimerFired(ts_event=now, ts_init=now))
+    kernel.fire_timers(now)
+
+
+class _Inert:
+    """The engine of a failed strategy: facts still fold, nothing acts on them."""
+
+    def handle(self, event: Event) -> None:
+        pass
+
+    def on_time(self, now_ns: int) -> None:
+        pass
+
+    def next_deadline(self) -> int | None:
+        return None
+
+    def finish(self, now_ns: int) -> None:
+        pass
+
+    def start(self, now_ns: int) -> None:
+        pass
+
+    def drain(self) -> list[object]:
+        return []
+
+
+async def _no_wait() -> None:
+    return None
+
+
+def state_journal(state_dir: Path) -> Path:
+    return state_dir / JOURNAL_NAME
