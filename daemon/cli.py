@@ -133,9 +133,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--data",
         action="append",
         type=Path,
-        required=True,
+        default=None,
         metavar="FILE",
         help="market data: a shared/data CSV (.csv.gz) or a replay fixture directory (repeatable)",
+    )
+    p_replay.add_argument(
+        "--journal",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="instead of --data: re-drive a recorded paper/live session (its state directory or journal "
+        "file) and check that it replays to identical decisions (docs/live.md)",
+    )
+    p_replay.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="with --journal: the session's run configuration, for its risk limits",
     )
     p_replay.add_argument(
         "--cash",
@@ -193,6 +208,20 @@ def build_parser() -> argparse.ArgumentParser:
     p_export = jsub.add_parser("export", help="print the journal, one JSON object per event")
     p_export.add_argument("dir", type=Path, help="a run directory (or a journal file)")
     p_export.add_argument("--format", choices=["jsonl"], default="jsonl")
+    p_diff = jsub.add_parser(
+        "diff",
+        help="the first event where two journals differ (exit 0 agree, 1 differ)",
+        description=(
+            "Compare two journals event by event, seq and ts_init aside, and print the first "
+            "divergence with both events; --decisions-only compares only what the strategy and the "
+            "daemon decided (orders sent and canceled, logs, halts), e.g. a live session against its "
+            "replay. Exit 0 when they agree, 1 when they differ or a journal is damaged."
+        ),
+    )
+    p_diff.add_argument("a", type=Path, metavar="A", help="a run or state directory (or a journal file)")
+    p_diff.add_argument("b", type=Path, metavar="B", help="the journal to compare it with")
+    p_diff.add_argument("--decisions-only", action="store_true", help="compare only the decision events")
+    p_diff.add_argument("--json", action="store_true", help="print the result as JSON")
 
     p_data = sub.add_parser("data", help="market data files and replay fixtures")
     dsub = p_data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
@@ -324,6 +353,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_run_parser(sub)
 
+    from daemon.live.control import add_control_parsers  # noqa: PLC0415
+
+    add_control_parsers(sub)
+
     p_caps = sub.add_parser("capabilities", help="print the capability matrix")
     p_caps.add_argument("--json", action="store_true", help="print the matrix as JSON")
     p_caps.add_argument("--markdown", action="store_true", help="print the README table")
@@ -437,6 +470,10 @@ def _decimal(text: str) -> Decimal:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    if args.journal is not None:
+        return _replay_journal(args)
+    if not args.data:
+        raise UsageError("replay needs --data FILE (market data), or --journal DIR (a recorded session)")
     from daemon.replay import ReplayConfig, check_options, latency_ns, replay  # noqa: PLC0415 - keeps validate's start-up small
 
     cfg = ReplayConfig(
@@ -493,6 +530,8 @@ def _journal_path(path: Path) -> Path:
 def cmd_journal(args: argparse.Namespace) -> int:
     from daemon import journal  # noqa: PLC0415
 
+    if args.journal_command == "diff":
+        return _journal_diff(args)
     path = _journal_path(args.dir)
     if args.journal_command == "verify":
         result = journal.verify(path)
@@ -514,6 +553,27 @@ def cmd_journal(args: argparse.Namespace) -> int:
             f"cannot write the export: {exc.strerror or exc}", code="VT703", file="<stdout>"
         ) from None
     return EXIT_OK
+
+
+def _journal_diff(args: argparse.Namespace) -> int:
+    from daemon.journal.diff import diff_files, render  # noqa: PLC0415
+
+    path_a, path_b = _journal_path(args.a), _journal_path(args.b)
+    result = diff_files(path_a, path_b, decisions_only=args.decisions_only)
+    agree = result.divergence is None
+    if args.json:
+        raw = msgspec.to_builtins(result)
+        assert isinstance(raw, dict)
+        print(json.dumps({"agree": agree, "a": str(path_a), "b": str(path_b), **raw}, sort_keys=True))
+    else:
+        print(render(result, str(path_a), str(path_b)))
+    return EXIT_OK if agree else EXIT_INVALID
+
+
+def cmd_control(args: argparse.Namespace) -> int:
+    from daemon.live.control import cmd_control as control  # noqa: PLC0415
+
+    return control(args)
 
 
 def cmd_data(args: argparse.Namespace) -> int:
@@ -613,6 +673,24 @@ def cmd_capabilities(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _replay_journal(args: argparse.Namespace) -> int:
+    from daemon.live.rereplay import replay_journal  # noqa: PLC0415 - the live daemon's imports only here
+
+    if args.data:
+        raise UsageError("--journal re-drives a recorded session: drop --data")
+    result = replay_journal(args.strategy, args.journal, params=args.param, config=args.config)
+    if args.json:
+        print(msgspec.json.encode(result).decode())
+    else:
+        changed = " (the strategy file changed since the recording)" if result.strategy_changed else ""
+        print(
+            f"identical decisions: {result.journal} re-drove {result.events:,} events "
+            f"({result.market_events:,} market, {result.decisions:,} decisions, {result.orders:,} orders) "
+            f"of {result.mode} run {result.run_id} in {result.seconds:g} s{changed}"
+        )
+    return EXIT_OK
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from daemon.live.run import cmd_run as run  # noqa: PLC0415 - the daemon's imports only when run
 
@@ -641,6 +719,8 @@ COMMANDS = {
     "capabilities": cmd_capabilities,
     "release": cmd_release,
     "run": cmd_run,
+    "halt": cmd_control,
+    "resume": cmd_control,
 }
 
 

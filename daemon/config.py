@@ -172,6 +172,25 @@ def _check_limit(name: str, value: object, *, allow_zero: bool) -> None:
             raise ValueError(f"{key}: must be {'at least 0' if allow_zero else 'above 0'}")
 
 
+class MarketSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """What the session subscribes to for the strategy's symbols. Bars come from the venue's kline
+    streams when ``bar_seconds`` is set (a portfolio rebalances on bars and needs them)."""
+
+    quotes: bool = True
+    trades: bool = True
+    bar_seconds: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.bar_seconds is not None and self.bar_seconds not in BAR_SECONDS:
+            raise ValueError(f"bar_seconds: one of {', '.join(map(str, BAR_SECONDS))}")
+        if not (self.quotes or self.trades or self.bar_seconds):
+            raise ValueError("quotes, trades and bars are all off: the strategy would never see the market")
+
+
+#: bar lengths the crypto venues stream (Binance 1 s on spot only; Bybit from 1 min)
+BAR_SECONDS: Final = (1, 60, 180, 300, 900, 1800, 3600, 14400, 86400)
+
+
 class StopSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     on_stop: Literal["cancel", "leave"] = "cancel"
 
@@ -196,6 +215,7 @@ class _FileConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     risk: RiskSection = msgspec.field(default_factory=RiskSection)
     stop: StopSection = msgspec.field(default_factory=StopSection)
     runtime: RuntimeSection = msgspec.field(default_factory=RuntimeSection)
+    market: MarketSection = msgspec.field(default_factory=MarketSection)
 
 
 class ConfiguredVenue(msgspec.Struct, frozen=True, kw_only=True):
@@ -223,6 +243,7 @@ class RunConfig(msgspec.Struct, frozen=True, kw_only=True):
     risk: RiskSection
     stop: StopSection
     runtime: RuntimeSection
+    market: MarketSection = msgspec.field(default_factory=MarketSection)
 
 
 # ── loading ──────────────────────────────────────────────────────────────────────────────────────
@@ -281,6 +302,7 @@ def load_config(path: Path, *, mode: str | None = None) -> RunConfig:
         risk=parsed.risk,
         stop=parsed.stop,
         runtime=parsed.runtime,
+        market=parsed.market,
     )
 
 
@@ -508,6 +530,13 @@ def validate_config(
     if config.mode is Mode.LIVE:
         for name in sorted(set(routes.values())):
             _check_credentials(config.venues[name], where, environ)
+    if spec.strategy_type == "portfolio" and config.market.bar_seconds is None:
+        raise ConfigError(
+            "a portfolio strategy rebalances on bars: set [market] bar_seconds (e.g. 60)",
+            file=where,
+            key="market.bar_seconds",
+            code="VT902",
+        )
     check_state_dir(config.state_dir, where)
     return ValidatedConfig(config=config, loaded=loaded, routes=routes, warnings=_warnings(config, routes))
 

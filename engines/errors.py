@@ -593,8 +593,8 @@ ERROR_CODES: Final[dict[str, ErrorCode]] = {
     ),
     "VT972": ErrorCode(
         "a strategy call ran past its budget",
-        "Make the strategy's hook faster, or raise [runtime] strategy_call_budget_ms; the strategy "
-        "stays halted until the daemon restarts.",
+        "Make the strategy's hook faster, or raise [runtime] strategy_call_budget_ms. The halt is "
+        "journalled and a restart re-drives it: start the fixed strategy with a new state directory.",
     ),
     "VT973": ErrorCode(
         "an order was not sent: trading was halted or the daemon stopping",

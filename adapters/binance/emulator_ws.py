@@ -190,7 +190,7 @@ class StreamHub:
         self.user_subs: list[_UserSub] = []
         self.market_subs: list[_MarketSub] = []
         self.conns: set[_Conn] = set()
-        self.klines: dict[str, _Kline] = {}
+        self.klines: dict[tuple[str, str], _Kline] = {}
         self._seq = 0
         self._unlisten: list[Callable[[], None]] = []
         exchange = state.exchange
@@ -393,7 +393,7 @@ class StreamHub:
             return
         wire = event.instrument.partition(":")[2]
         sym = wire.lower()
-        messages: dict[str, Any] = {}
+        messages: list[tuple[str, Any]] = []
         now = now_ms()
         if isinstance(event, QuoteTick):
             u = self.state.next_update_id(event.instrument)
@@ -407,7 +407,7 @@ class StreamHub:
             }
             if market == "usdm":
                 ticker = {"e": "bookTicker", "E": now, "T": event.ts_event // 1_000_000, **ticker}
-            messages["bookticker"] = ticker
+            messages.append(("bookticker", ticker))
         elif isinstance(event, TradeTick):
             trade_id = (
                 int(event.trade_id)
@@ -430,36 +430,67 @@ class StreamHub:
             if market == "usdm":  # USD-M: no "M", the trade's kind in "X"
                 del trade["M"]
                 trade["X"] = "MARKET"
-            messages["trade"] = trade
-            messages["aggtrade"] = {
-                "e": "aggTrade",
-                "E": now,
-                "s": wire,
-                "a": trade_id,
-                "p": fmt(market, event.price),
-                "q": fmt(market, event.size),
-                "f": trade_id,
-                "l": trade_id,
-                "T": t_ms,
-                "m": buyer_maker,
-            }
-            messages["kline_1m"] = self._kline(market, wire, event, trade_id, now)
+            messages.append(("trade", trade))
+            messages.append(
+                (
+                    "aggtrade",
+                    {
+                        "e": "aggTrade",
+                        "E": now,
+                        "s": wire,
+                        "a": trade_id,
+                        "p": fmt(market, event.price),
+                        "q": fmt(market, event.size),
+                        "f": trade_id,
+                        "l": trade_id,
+                        "T": t_ms,
+                        "m": buyer_maker,
+                    },
+                )
+            )
+            for interval, length_ms in KLINE_LENGTHS_MS.items():
+                if interval == "1s" and market != "spot":
+                    continue  # as at Binance: 1 s klines on spot only
+                for body in self._kline(
+                    market, wire, event, trade_id, now=now, interval=interval, length_ms=length_ms
+                ):
+                    messages.append((f"kline_{interval}", body))
         for sub in self.market_subs:
             if sub.market != market or sub.conn.closed:
                 continue
-            for kind, body in messages.items():
+            for kind, body in messages:
                 if sub.kinds is not None and kind not in sub.kinds:
                     continue
                 name = sub.streams.get((sym, kind))
                 if name is not None:
                     sub.conn.send({"stream": name, "data": body} if sub.combined else body)
 
-    def _kline(self, market: Market, wire: str, event: TradeTick, trade_id: int, now: int) -> dict[str, Any]:
+    def _kline(
+        self,
+        market: Market,
+        wire: str,
+        event: TradeTick,
+        trade_id: int,
+        *,
+        now: int,
+        interval: str,
+        length_ms: int,
+    ) -> list[dict[str, Any]]:
+        """The kline updates a trade makes: the previous bar closed (``"x": true``) when the trade
+        opens a new interval, then the current bar. Simplification: a bar closes on the first trade
+        after its interval (Binance closes it on time even with no trade)."""
         t_ms = event.ts_event // 1_000_000
-        start = t_ms - t_ms % 60_000
-        k = self.klines.get(event.instrument)
-        if k is None or k.start_ms != start:
-            k = self.klines[event.instrument] = _Kline(
+        start = t_ms - t_ms % length_ms
+        out: list[dict[str, Any]] = []
+        k = self.klines.get((event.instrument, interval))
+        if k is not None and k.start_ms < start:
+            out.append(
+                self._kline_body(
+                    market, wire, k, now=now, interval=interval, length_ms=length_ms, closed=True
+                )
+            )
+        if k is None or k.start_ms < start:
+            k = self.klines[(event.instrument, interval)] = _Kline(
                 start, trade_id, trade_id, event.price, event.price, event.price, event.price
             )
         k.last_id = trade_id
@@ -470,15 +501,24 @@ class StreamHub:
         if event.aggressor is Side.BUY:
             k.taker_volume += event.size
             k.taker_quote += event.size * event.price
+        out.append(
+            self._kline_body(market, wire, k, now=now, interval=interval, length_ms=length_ms, closed=False)
+        )
+        return out
+
+    @staticmethod
+    def _kline_body(
+        market: Market, wire: str, k: _Kline, *, now: int, interval: str, length_ms: int, closed: bool
+    ) -> dict[str, Any]:
         return {
             "e": "kline",
             "E": now,
             "s": wire,
             "k": {
                 "t": k.start_ms,
-                "T": k.start_ms + 59_999,
+                "T": k.start_ms + length_ms - 1,
                 "s": wire,
-                "i": "1m",
+                "i": interval,
                 "f": k.first_id,
                 "L": k.last_id,
                 "o": fmt(market, k.open),
@@ -487,7 +527,7 @@ class StreamHub:
                 "l": fmt(market, k.low),
                 "v": fmt(market, k.volume),
                 "n": k.trades,
-                "x": False,
+                "x": closed,
                 "q": fmt(market, k.quote_volume),
                 "V": fmt(market, k.taker_volume),
                 "Q": fmt(market, k.taker_quote),
@@ -495,6 +535,9 @@ class StreamHub:
             },
         }
 
+
+#: the kline intervals the emulator streams, by Binance's name
+KLINE_LENGTHS_MS: Final[dict[str, int]] = {"1s": 1_000, "1m": 60_000}
 
 HUB_KEY: web.AppKey[StreamHub] = web.AppKey("binance_hub", StreamHub)
 
@@ -601,7 +644,7 @@ def _split_streams(text: str) -> list[str]:
 _PATH_KINDS: Final[dict[str, frozenset[str] | None]] = {
     "": None,
     "/public": frozenset({"bookticker"}),
-    "/market": frozenset({"trade", "aggtrade", "kline_1m"}),
+    "/market": frozenset({"trade", "aggtrade", "kline_1m"}),  # no kline_1s: spot only
 }
 
 

@@ -365,7 +365,8 @@ class BinanceExecutionClient:
     def _order_params(self, cmd: SubmitOrder, symbol: str) -> Params | OrderRejected:
         types = _SPOT_TYPES if self.market == "spot" else _USDM_TYPES
         tif = _TIFS.get(cmd.time_in_force)
-        if tif is None:
+        # only orders that rest take a time in force; a market order's (DAY from a portfolio) is moot
+        if tif is None and cmd.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT):
             return OrderRejected(
                 ts_event=_now(),
                 ts_init=_now(),
@@ -397,6 +398,7 @@ class BinanceExecutionClient:
                     reason=f"a {cmd.order_type} order needs a price; not sent",
                     code="invalid",
                 )
+            assert tif is not None  # refused above for the types that rest
             params += [("timeInForce", tif), ("price", format_decimal(price))]
         if trigger is not None and cmd.order_type in (OrderType.STOP, OrderType.STOP_LIMIT):
             params.append(("stopPrice", format_decimal(trigger)))

@@ -69,10 +69,14 @@ class Reconciler:
                 source="reconciliation",
                 code="VT971",
             )
-        elif self.differences:
-            session.reconciled.set(True, f"adopted {len(self.differences)} difference(s): {what}")
         else:
-            session.reconciled.set(True, f"reconciled ({self.explained} fact(s) found at the venues)")
+            if self.differences:
+                session.reconciled.set(True, f"adopted {len(self.differences)} difference(s): {what}")
+            else:
+                session.reconciled.set(True, f"reconciled ({self.explained} fact(s) found at the venues)")
+            if adopt and session.halted is not None and session.halted.startswith("reconciliation:"):
+                # the operator looked at what an earlier start refused and accepts the venue's state
+                session.resume(source="adopt-venue-state")
         session.log.info(
             "reconciled", explained=self.explained, unexplained=len(self.differences), adopted=adopt
         )

@@ -14,6 +14,7 @@ recorded one, so the fold ends in exactly the recorded state. The first differen
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Final
@@ -78,7 +79,7 @@ class ReDriveJournal:
 
     def __init__(self, recorded: Sequence[Event], observe: Callable[[Event], None] = lambda e: None) -> None:
         self._recorded = recorded
-        self._observe = observe
+        self.observe = observe
         self.position = 0
 
     @property
@@ -110,7 +111,7 @@ class ReDriveJournal:
                 )
             self.position += 1
             out.append(expected)
-            self._observe(expected)
+            self.observe(expected)
         return out
 
 
@@ -119,15 +120,25 @@ def _short(event: Event) -> str:
     return text if len(text) <= 400 else text[:400] + "…"
 
 
+def _direct(step: Callable[[], None]) -> None:
+    step()
+
+
 def redrive(
     kernel: Kernel,
     journal: ReDriveJournal,
+    *,
+    step: Callable[[Callable[[], None]], None] = _direct,
 ) -> int:
-    """Feed the recording to ``kernel`` (whose journal port is ``journal``); return the events folded."""
+    """Feed the recording to ``kernel`` (whose journal port is ``journal``); return the events folded.
+
+    ``step`` runs each event's kernel work: a session passes the one it trades with (the strategy
+    call budget, and an engine that failed live is not called again here either).
+    """
     while not journal.exhausted:
         event = journal.peek()
         if isinstance(event, MARKET_TYPES):
-            kernel.step_batch([event])
+            step(functools.partial(kernel.step_batch, [event]))
         elif isinstance(event, RunStarted):
             _begin(kernel, journal, event)
         elif isinstance(event, KERNEL_MADE):
@@ -137,12 +148,18 @@ def redrive(
                 hint="The strategy, its parameters or the engine differ from the recorded session's.",
             )
         else:
-            kernel.record(event)
-            if isinstance(event, TimerFired):
-                kernel.fire_timers(event.ts_event)
-            else:
-                kernel.settle(max(kernel.last_ts, event.ts_event))
+            step(functools.partial(_outside_fact, kernel, event))
+            if journal.position < len(journal._recorded) and journal.peek() is event:
+                journal.position += 1  # the step was stopped before the kernel recorded it
     return journal.position
+
+
+def _outside_fact(kernel: Kernel, event: Event) -> None:
+    kernel.record(event)
+    if isinstance(event, TimerFired):
+        kernel.fire_timers(event.ts_event)
+    else:
+        kernel.settle(max(kernel.last_ts, event.ts_event))
 
 
 def _begin(kernel: Kernel, journal: ReDriveJournal, run: RunStarted) -> None:

@@ -31,17 +31,23 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Final
 
+from adapters.capabilities import Mode
 from adapters.ports import MarketDataClient
-from adapters.transport.clock import WallClock
+from adapters.transport.budget import RateBudget
+from adapters.transport.clock import ClockOffset, WallClock
 from daemon.config import RiskSection, ValidatedConfig
 from daemon.health import (
+    CLOCK_OFFSET,
     MARKET_STREAM,
     NO_UNKNOWN_ORDERS,
     NOT_HALTED,
+    RATE_LIMIT,
     RECONCILED,
     Flag,
     Freshness,
     HealthServer,
+    clock_offset_check,
+    rate_limit_check,
 )
 from daemon.journal.writer import JournalWriter
 from daemon.live.budget import CallBudget, OverBudget
@@ -52,8 +58,9 @@ from daemon.live.venues import LiveVenue, build_venues
 from daemon.logs import get_logger
 from daemon.metrics import Metrics
 from daemon.sdnotify import Notifier
+from engines.clock import Clock
 from engines.errors import OrderStateError, VibeError
-from engines.kernel import Kernel, make_engine
+from engines.kernel import JournalPort, Kernel, VenuePort, make_engine
 from engines.ledger import Ledger
 from engines.markets.specs import spec_for
 from engines.model.commands import CancelOrder, QueryOrder
@@ -72,6 +79,7 @@ from engines.model.instruments import InstrumentSpec, market_of
 from engines.orders.book import Orders
 from engines.orders.table import OrderStatus
 from engines.risk import RiskGate, RiskLimits
+from engines.strategy.declaration import StrategySpec
 from engines.units import NS_PER_SECOND
 
 __all__ = ["JOURNAL_NAME", "LiveSession", "SessionOptions"]
@@ -151,6 +159,7 @@ class LiveSession:
         self.run_id = ""
         self.dropped_events = 0
         self.stopping = False
+        self.redriving = False
         self.last_trades: dict[tuple[str, str], str] = {}
 
     # ── facts ──────────────────────────────────────────────────────────────────────────────────
@@ -194,7 +203,12 @@ class LiveSession:
                 plan = kernel.orders.check(fact)  # type: ignore[arg-type]
             except OrderStateError as exc:
                 self.dropped_events += 1
-                self.log.warning("venue_event_dropped", venue=venue, event=type(fact).__name__, why=str(exc))
+                order = kernel.orders.get(getattr(fact, "client_order_id", ""))
+                if order is not None and order.status.is_terminal:
+                    # news an ended order no longer needs (its end again, from the other channel)
+                    self.log.debug("venue_event_stale", venue=venue, fact=type(fact).__name__)
+                    return
+                self.log.warning("venue_event_dropped", venue=venue, fact=type(fact).__name__, why=str(exc))
                 return
             if plan.after is None:
                 if plan.duplicate_fill:
@@ -258,6 +272,8 @@ class LiveSession:
         kernel = self.kernel
         assert kernel is not None
         kernel.engine.drain()  # what a half-run step asked for is not sent
+        if self.redriving:
+            return  # the journal holds the halt this failure made live; the re-drive folds it next
         halt = TradingHalted(ts_event=now, ts_init=now, reason=reason, source="daemon", code=code)
         kernel.record(halt)
 
@@ -357,41 +373,23 @@ class LiveSession:
             for name, venue in self.venues.items()
         }
         self.port = LiveVenuePort(self.queues)
-        ledger, orders = Ledger(), Orders()
-        self.gate = RiskGate(
-            self.port,
-            risk_limits(self.config.risk),
-            ledger=ledger,
-            orders=orders,
-            currency=self.currency,
-            clock=self.clock,
-            specs=self.specs,
-        )
-        engine = make_engine(
-            spec,
-            ledger,
-            orders,
-            currency=self.currency,
-            specs=self.specs,
-            venues=self.routes,
-            clock=self.clock,
-        )
         journal = ReDriveJournal(recorded, self.observe)
-        self.kernel = Kernel(
-            engine,
-            ledger=ledger,
-            orders=orders,
+        self.kernel, self.gate = live_kernel(
+            spec,
+            self.specs,
+            self.routes,
+            port=self.port,
             journal=journal,
-            venue=self.gate,
-            universe=spec.universe,
-            currency=self.currency,
+            limits=risk_limits(self.config.risk),
             clock=self.clock,
-            sample_ns=NS_PER_SECOND,
-            journal_market=True,
         )
         if recorded:
             started = time.perf_counter()
-            folded = redrive(self.kernel, journal)
+            self.redriving = True
+            try:
+                folded = redrive(self.kernel, journal, step=self._step)
+            finally:
+                self.redriving = False
             self.log.info("journal_folded", events=folded, seconds=round(time.perf_counter() - started, 3))
         self.kernel.journal = _ObservedJournal(writer, self.observe)
         self.port.sending = True
@@ -408,26 +406,37 @@ class LiveSession:
         )
         checks = health.readiness
         checks.register(RECONCILED, self.reconciled.check)
-        checks.register(
-            NO_UNKNOWN_ORDERS,
-            lambda: (
-                ((n := self.unknown_orders()) == 0 and (True, "none"))
-                or (False, f"{n} order(s) in unknown state")
-            ),
-        )
-        checks.register(
-            NOT_HALTED, lambda: (True, "trading") if self.halted is None else (False, self.halted)
-        )
-        checks.register(
-            "strategy",
-            lambda: (True, "running") if self.engine_failed is None else (False, self.engine_failed),
-        )
+        checks.register(NO_UNKNOWN_ORDERS, self._unknown_check)
+        checks.register(NOT_HALTED, self._halt_check)
+        checks.register("strategy", self._strategy_check)
         for symbol, fresh in self.market_fresh.items():
             checks.register(f"{MARKET_STREAM}:{symbol}", fresh.check)
         health.on_scrape.append(self._refresh_gauges)
+        from daemon.live.control import install_control  # noqa: PLC0415 - it types against this module
+
+        install_control(health.app, self)  # POST /halt and /resume, before the server binds
         await health.start()
         self.health = health
         self.log.info("health_listening", url=health.url)
+
+    def _register_venue_checks(self) -> None:
+        """Per live venue client: its clock offset against the receive window, and no rate-limit ban
+        (paper venues sign nothing and have neither)."""
+        if self.health is None or self.config.mode is Mode.PAPER:
+            return
+        checks = self.health.readiness
+        for name, venue in sorted(self.venues.items()):
+            window = self.config.venues[name].recv_window_ms or 5000
+            budgets: list[RateBudget] = []
+            for market, client in sorted(venue.executions.items()):
+                rest = getattr(client, "rest", None)
+                clock = getattr(rest, "clock", None)
+                if isinstance(clock, ClockOffset):
+                    checks.register(f"{CLOCK_OFFSET}:{market}", clock_offset_check(clock, window))
+                budget = getattr(rest, "budget", None)
+                if isinstance(budget, RateBudget):
+                    budgets.append(budget)
+            checks.register(f"{RATE_LIMIT}:{name}", rate_limit_check(budgets))
 
     def _unknown_check(self) -> tuple[bool, str]:
         n = self.unknown_orders()
@@ -466,8 +475,9 @@ class LiveSession:
         notifier.status("connecting to the venues")
         for venue in self.venues.values():
             await venue.start()
+        self._register_venue_checks()
         if not recorded:
-            self._begin(kernel)
+            self._begin(kernel, await self._starting_cash())
         running: list[asyncio.Task[None]] = []
         async with asyncio.TaskGroup() as tasks:
             for venue in self.venues.values():
@@ -477,8 +487,11 @@ class LiveSession:
                     )
             notifier.status("reconciling with the venues")
             await Reconciler(self).run(adopt=self.options.adopt_venue_state)
-            for queue in self.queues.values():
-                running.append(tasks.create_task(queue.run(), name=f"queue-{queue.venue.name}"))
+            queue_tasks = [
+                tasks.create_task(queue.run(), name=f"queue-{queue.venue.name}")
+                for queue in self.queues.values()
+            ]
+            running.extend(queue_tasks)
             for venue in self.venues.values():
                 running.append(tasks.create_task(self._pump_market(venue), name=f"market-{venue.name}"))
             running.append(tasks.create_task(self._timers(stop), name="timers"))
@@ -487,17 +500,29 @@ class LiveSession:
             await stop.wait()
             notifier.stopping("stopping: no new orders")
             self.stopping = True
+            await self._drain_queues(queue_tasks)
             await self._stop_trading(stop_reason="stopped")
             for task in running:
                 task.cancel()
         return 0
 
-    def _begin(self, kernel: Kernel) -> None:
+    async def _starting_cash(self) -> Decimal:
+        """The run's capital: the paper cash, or in live mode what the venues hold of the session's
+        currency (free and locked, summed over the venues)."""
+        if self.config.mode is Mode.PAPER:
+            return self.options.paper_cash
+        total = Decimal(0)
+        for venue in self.venues.values():
+            for client in venue.unique_executions():
+                async with asyncio.timeout(10.0):
+                    total += (await client.balances()).get(self.currency).total
+        return total
+
+    def _begin(self, kernel: Kernel, cash: Decimal) -> None:
         spec = self.loaded.spec
         now = self.clock.now_ns()
         mode = self.config.mode
         self.run_id = f"{mode.value}-{spec.name}-{now}"
-        cash = self.options.paper_cash
         kernel.begin(
             RunStarted(
                 ts_event=now,
@@ -528,7 +553,11 @@ class LiveSession:
 
     async def _pump_market(self, venue: LiveVenue) -> None:
         market: MarketDataClient = venue.market
-        await market.subscribe(venue.symbols, quotes=True, trades=True)
+        wanted = self.config.market
+        bars = None if wanted.bar_seconds is None else wanted.bar_seconds * NS_PER_SECOND
+        await market.subscribe(
+            venue.symbols, quotes=wanted.quotes, trades=wanted.trades, bar_interval_ns=bars
+        )
         async for event in market.events():
             self.on_market(event, time.perf_counter())
 
@@ -564,32 +593,54 @@ class LiveSession:
                     notifier.watchdog()
             await asyncio.sleep(period)
 
+    async def _drain_queues(self, tasks: list[asyncio.Task[None]], timeout_s: float = 10.0) -> None:
+        """Let each queue finish what it holds: a request in flight gets its answer, a queued intent
+        is refused locally (the session is stopping), so no intent is left without an outcome."""
+        for queue in self.queues.values():
+            await queue.stop()
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=timeout_s)
+            for task in pending:
+                self.log.warning("queue_not_drained", task=task.get_name())
+
     async def _stop_trading(self, stop_reason: str) -> None:
         """No new order; cancel or leave the open ones; journal the end of this session."""
         kernel = self.kernel
         assert kernel is not None and self.port is not None
         self.port.sending = False
         if self.config.stop.on_stop == "cancel":
-            for order in kernel.orders.open_orders():
-                queue = self.queues.get(order.venue)
-                if queue is None or order.status is OrderStatus.SUBMITTED:
-                    continue
-                now = self.clock.now_ns()
-                cancel = CancelOrder(
-                    ts_event=now,
-                    ts_init=now,
-                    strategy=order.strategy,
-                    venue=order.venue,
-                    client_order_id=order.client_order_id,
-                    instrument=order.instrument,
-                )
-                with contextlib.suppress(Exception):
-                    async with asyncio.timeout(5.0):
-                        await queue.cancel_now(cancel)
+            await self.cancel_open_orders()
         now = self.clock.now_ns()
         kernel.record(RunFinished(ts_event=now, ts_init=now, run_id=self.run_id, reason=stop_reason))
         if self.writer is not None:
             await self.writer.barrier()
+
+    async def cancel_open_orders(self, timeout_s: float = 5.0) -> int:
+        """Cancel every open order at its venue now (the stop policy, ``POST /halt`` with
+        ``cancel_open``); returns how many cancels were sent. Each answer is folded as it comes."""
+        kernel = self.kernel
+        assert kernel is not None
+        sent = 0
+        for order in kernel.orders.open_orders():
+            queue = self.queues.get(order.venue)
+            if queue is None or order.status is OrderStatus.SUBMITTED:
+                continue  # an intent the queue has not sent is refused there, never canceled
+            now = self.clock.now_ns()
+            cancel = CancelOrder(
+                ts_event=now,
+                ts_init=now,
+                strategy=order.strategy,
+                venue=order.venue,
+                client_order_id=order.client_order_id,
+                instrument=order.instrument,
+            )
+            sent += 1
+            try:
+                async with asyncio.timeout(timeout_s):
+                    await queue.cancel_now(cancel)
+            except TimeoutError:
+                self.log.warning("cancel_timed_out", client_order_id=order.client_order_id)
+        return sent
 
     async def _close(self) -> None:
         if self.health is not None:
@@ -598,6 +649,38 @@ class LiveSession:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(5.0):
                     await venue.close()
+
+
+def live_kernel(
+    spec: StrategySpec,
+    specs: Mapping[str, InstrumentSpec],
+    routes: Mapping[str, str],
+    *,
+    port: VenuePort,
+    journal: JournalPort,
+    limits: RiskLimits,
+    clock: Clock,
+) -> tuple[Kernel, RiskGate]:
+    """A kernel wired as every live session wires it (and as ``replay --journal`` must, to re-drive
+    one): the risk gate in front of the venue port, market events journalled, equity sampled each
+    second."""
+    ledger, orders = Ledger(), Orders()
+    currency = specs[spec.universe[0]].quote
+    gate = RiskGate(port, limits, ledger=ledger, orders=orders, currency=currency, clock=clock, specs=specs)
+    engine = make_engine(spec, ledger, orders, currency=currency, specs=specs, venues=routes, clock=clock)
+    kernel = Kernel(
+        engine,
+        ledger=ledger,
+        orders=orders,
+        journal=journal,
+        venue=gate,
+        universe=spec.universe,
+        currency=currency,
+        clock=clock,
+        sample_ns=NS_PER_SECOND,
+        journal_market=True,
+    )
+    return kernel, gate
 
 
 def risk_limits(risk: RiskSection) -> RiskLimits:

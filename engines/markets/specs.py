@@ -127,6 +127,25 @@ _BINANCE_USDM_BTCUSDT: Final = InstrumentSpec(
     taker_fee_bps=_D("5"),
 )
 
+# ETHUSDT: Binance's published exchangeInfo filters (spot: tick 0.01, step 0.0001, notional 5;
+# USD-M: tick 0.01, step 0.001, notional 20), fees as BTCUSDT's. An assumption to re-check against
+# exchangeInfo like the others.
+_BINANCE_SPOT_ETHUSDT: Final = msgspec.structs.replace(
+    _BINANCE_SPOT_BTCUSDT,
+    symbol="binance-spot:ETHUSDT",
+    base="ETH",
+    lot_size=_D("0.0001"),
+    min_qty=_D("0.0001"),
+)
+
+_BINANCE_USDM_ETHUSDT: Final = msgspec.structs.replace(
+    _BINANCE_USDM_BTCUSDT,
+    symbol="binance-usdm:ETHUSDT",
+    base="ETH",
+    tick_size=_D("0.01"),
+    min_notional=_D("20"),
+)
+
 _BINANCE_COINM_BTCUSD_PERP: Final = InstrumentSpec(
     symbol="binance-coinm:BTCUSD-PERP",
     kind=InstrumentKind.INVERSE,
@@ -173,6 +192,8 @@ DEFAULT_SPECS: Final[Mapping[str, InstrumentSpec]] = {
     for s in (
         _BINANCE_SPOT_BTCUSDT,
         _BINANCE_USDM_BTCUSDT,
+        _BINANCE_SPOT_ETHUSDT,
+        _BINANCE_USDM_ETHUSDT,
         _BINANCE_COINM_BTCUSD_PERP,
         _BINANCE_COINM_ETHUSD_PERP,
         _FTX_BTC_PERP,

@@ -39,6 +39,10 @@ async def test_trades_and_stops_cleanly(tmp_path: Path, mode: str) -> None:
         await running.wait_for(lambda: _filled(running) >= 4, what="four filled orders")
         status, ready = await running.get("/readyz")
         assert status == 200, ready
+        expected = {"reconciled", "no_unknown_orders", "not_halted", "strategy", f"market_stream:{SYMBOL}"}
+        if mode == "live":
+            expected |= {"clock_offset:binance-spot", "rate_limit:binance"}
+        assert expected <= set(ready["checks"]), ready
         status, _ = await running.get("/healthz")
         assert status == 200
         status, metrics = await running.get("/metrics")
