@@ -276,6 +276,13 @@ class BinanceExecutionClient:
             self._gate.inflight.clear()
             self._out.end()
 
+    def account_stream(self) -> tuple[bool, int]:
+        """The user data stream's health for ``/readyz`` and ``/metrics``: (connected, reconnects)."""
+        ws = self._ws
+        if ws is None:
+            return self.user_stream_kind == "none", 0
+        return ws.connected, ws.reconnects
+
     def events(self) -> AsyncIterator[ExecutionEvent]:
         return aiter(self._out)
 

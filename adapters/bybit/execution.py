@@ -218,6 +218,12 @@ class BybitExecutionClient:
         await self.rest.close()
         self._out.end()
 
+    def account_stream(self) -> tuple[bool, int]:
+        """The private stream's health for ``/readyz`` and ``/metrics``: (connected, reconnects)."""
+        if not self._private_stream:
+            return True, 0
+        return self.stream.connected.is_set(), max(0, self.stream.connects - 1)
+
     def events(self) -> AsyncIterator[ExecutionEvent]:
         return aiter(self._out)
 

@@ -37,6 +37,7 @@ from adapters.transport.budget import RateBudget
 from adapters.transport.clock import ClockOffset, WallClock
 from daemon.config import RiskSection, ValidatedConfig
 from daemon.health import (
+    ACCOUNT_STREAM,
     CLOCK_OFFSET,
     MARKET_STREAM,
     NO_UNKNOWN_ORDERS,
@@ -160,6 +161,8 @@ class LiveSession:
         self.dropped_events = 0
         self.stopping = False
         self.redriving = False
+        self._stream_states: dict[tuple[str, str], Callable[[], tuple[bool, int]]] = {}
+        self._reconnects_seen: dict[tuple[str, str], int] = {}
         self.last_trades: dict[tuple[str, str], str] = {}
 
     # ── facts ──────────────────────────────────────────────────────────────────────────────────
@@ -437,6 +440,11 @@ class LiveSession:
                 if isinstance(budget, RateBudget):
                     budgets.append(budget)
             checks.register(f"{RATE_LIMIT}:{name}", rate_limit_check(budgets))
+            for market, client in sorted(venue.executions.items()):
+                state = getattr(client, "account_stream", None)
+                if callable(state):
+                    checks.register(f"{ACCOUNT_STREAM}:{market}", functools.partial(_stream_check, state))
+                    self._stream_states[(name, market)] = state
 
     def _unknown_check(self) -> tuple[bool, str]:
         n = self.unknown_orders()
@@ -463,6 +471,12 @@ class LiveSession:
                     if o.status is OrderStatus.UNKNOWN and o.venue == name
                 )
             self.metrics.orders_unknown.labels(name).set(unknown)
+        for (venue_name, _market), state in self._stream_states.items():
+            _, reconnects = state()
+            seen = self._reconnects_seen.get((venue_name, _market), 0)
+            if reconnects > seen:
+                self.metrics.reconnects.labels(venue_name, "account").inc(reconnects - seen)
+                self._reconnects_seen[(venue_name, _market)] = reconnects
         writer = self.writer
         if writer is not None:
             while writer.commit_seconds:
@@ -699,6 +713,11 @@ def risk_limits(risk: RiskSection) -> RiskLimits:
         default_orders_per_second=rate_table.get("default") if isinstance(rates, dict) else rates,
         daily_loss_limit=risk.daily_loss_limit,
     )
+
+
+def _stream_check(state: Callable[[], tuple[bool, int]]) -> tuple[bool, str]:
+    connected, reconnects = state()
+    return connected, f"{'connected' if connected else 'disconnected'}, {reconnects} reconnect(s)"
 
 
 def _fire_timers(kernel: Kernel, now: int) -> None:

@@ -54,7 +54,7 @@ async def test_a_restart_folds_the_journal_and_never_reuses_an_order_id(tmp_path
         orders_before = len(kernel.orders)
 
         second = await start(config)
-        await second.wait_for(lambda: second.session.ready.is_set(), what="ready after the restart")
+        await second.wait_for(second.session.ready.is_set, what="ready after the restart")
         kernel2 = second.session.kernel
         assert kernel2 is not None
         assert kernel2.ledger.position(SYMBOL).qty == position  # the state before the restart
@@ -128,7 +128,7 @@ async def test_a_fill_while_the_daemon_was_down_is_found_and_folded(tmp_path: Pa
         await emulator.close()
     events = journal_events(tmp_path / "state")
     assert sum(isinstance(e, OrderSubmitted) for e in events) == 1  # nothing was sent again
-    after_restart = events[[i for i, e in enumerate(events) if isinstance(e, RunFinished)][0] :]
+    after_restart = events[next(i for i, e in enumerate(events) if isinstance(e, RunFinished)) :]
     found = [e for e in after_restart if isinstance(e, (OrderStatusReport, FillReport, OrderFilled))]
     assert found, "the restart journals what it found at the venue"
     assert sum(e.last_qty for e in events if isinstance(e, OrderFilled)) == D("0.01")  # folded once

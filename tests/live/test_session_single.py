@@ -41,7 +41,7 @@ async def test_trades_and_stops_cleanly(tmp_path: Path, mode: str) -> None:
         assert status == 200, ready
         expected = {"reconciled", "no_unknown_orders", "not_halted", "strategy", f"market_stream:{SYMBOL}"}
         if mode == "live":
-            expected |= {"clock_offset:binance-spot", "rate_limit:binance"}
+            expected |= {"clock_offset:binance-spot", "rate_limit:binance", "account_stream:binance-spot"}
         assert expected <= set(ready["checks"]), ready
         status, _ = await running.get("/healthz")
         assert status == 200
