@@ -33,13 +33,16 @@ class RateBudget:
         self.window_s = window_s
         self._clock = clock
         self._spent: deque[tuple[float, int]] = deque()  # (time, weight), oldest first
+        # the sum of _spent's weights, kept as they come and go: a request must not cost a pass over
+        # the window (6000 entries a minute at Binance's spot limit)
+        self._total = 0
         self._paused_until = 0.0
         self.halted: str | None = None
 
     def used(self) -> int:
         """The weight spent in the current window."""
         self._expire(self._clock())
-        return sum(weight for _, weight in self._spent)
+        return self._total
 
     def wait_for(self, weight: int) -> float:
         """Seconds until ``weight`` fits (0.0: it fits now). Raises when halted."""
@@ -50,7 +53,7 @@ class RateBudget:
         now = self._clock()
         self._expire(now)
         wait = max(0.0, self._paused_until - now)
-        room = self.limit - sum(w for _, w in self._spent)
+        room = self.limit - self._total
         if room >= weight:
             return wait
         # the oldest spends must leave the window until the weight fits
@@ -65,7 +68,7 @@ class RateBudget:
         """Spend ``weight`` now if it fits."""
         if self.wait_for(weight) > 0.0:
             return False
-        self._spent.append((self._clock(), weight))
+        self._spend(self._clock(), weight)
         return True
 
     async def take(self, weight: int = 1, *, timeout: float) -> None:
@@ -75,7 +78,7 @@ class RateBudget:
         while True:
             wait = self.wait_for(weight)
             if wait <= 0.0:
-                self._spent.append((self._clock(), weight))
+                self._spend(self._clock(), weight)
                 return
             if self._clock() + wait > deadline:
                 raise RateBudgetError(
@@ -88,9 +91,9 @@ class RateBudget:
         """The venue says ``used`` weight was spent in its window: count at least that much."""
         now = self._clock()
         self._expire(now)
-        missing = used - sum(w for _, w in self._spent)
+        missing = used - self._total
         if missing > 0:
-            self._spent.append((now, missing))
+            self._spend(now, missing)
 
     def pause(self, seconds: float) -> None:
         """Send nothing for ``seconds`` (a 429's ``Retry-After``)."""
@@ -100,7 +103,12 @@ class RateBudget:
         """Send nothing more; every later request raises :class:`VenueHaltedError` with ``reason``."""
         self.halted = reason
 
+    def _spend(self, at: float, weight: int) -> None:
+        self._spent.append((at, weight))
+        self._total += weight
+
     def _expire(self, now: float) -> None:
         horizon = now - self.window_s
-        while self._spent and self._spent[0][0] <= horizon:
-            self._spent.popleft()
+        spent = self._spent
+        while spent and spent[0][0] <= horizon:
+            self._total -= spent.popleft()[1]

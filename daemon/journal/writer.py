@@ -164,6 +164,13 @@ class JournalWriter:
         self._wake.set()
         await future
 
+    def kick(self) -> None:
+        """Start a commit now, without waiting: an intent was appended, and its request will wait on
+        :meth:`barrier` a moment later; the commit is then already under way."""
+        if self._error is None and not self._closing:
+            self.start()
+            self._wake.set()
+
     def start(self) -> None:
         """Start the committing task on the running loop (idempotent; not once closing)."""
         if self._task is None and not self._closing and self._error is None:

@@ -70,6 +70,7 @@ from engines.model.events import (
     Event,
     MarketEvent,
     OrderFilled,
+    OrderSubmitted,
     RunFinished,
     RunStarted,
     TimerFired,
@@ -123,6 +124,8 @@ class _ObservedJournal:
     def append(self, events: Sequence[Event]) -> Sequence[Event]:
         stamped: list[Event] = self._writer.append(events)
         for event in stamped:
+            if type(event) is OrderSubmitted:
+                self._writer.kick()  # its request waits for this commit: start it at once
             self._observe(event)
         return stamped
 

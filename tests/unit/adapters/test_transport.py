@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adapters.transport import Backoff, ClockOffset, RateBudget, resolve_unknown
 from adapters.venue_errors import (
@@ -205,3 +207,26 @@ async def test_event_stream_keeps_order_ends_and_raises_where_it_failed() -> Non
     stream.end()
     stream.put(4)  # after the end: never read
     assert [item async for item in stream] == [3]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["take", "observe", "tick"]), st.integers(min_value=1, max_value=40)),
+        max_size=60,
+    )
+)
+def test_the_budget_running_total_is_always_the_window_sum(ops: list[tuple[str, int]]) -> None:
+    """The budget keeps a running total instead of summing its window per request: after any mix of
+    spends, venue corrections and expiries it equals the sum of what is in the window."""
+    now = [0.0]
+    budget = RateBudget("prop", limit=100, window_s=1.0, clock=lambda: now[0])
+    for op, n in ops:
+        if op == "take":
+            budget.try_take(min(n, 100))
+        elif op == "observe":
+            budget.observe_used(n * 2)
+        else:
+            now[0] += n / 50
+        assert budget.used() == sum(w for _, w in budget._spent)
+        assert budget.used() >= 0

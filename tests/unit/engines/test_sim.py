@@ -321,7 +321,7 @@ def test_the_spec_table_in_docs_is_the_table_in_code() -> None:
 
 @pytest.mark.parametrize(
     "symbol",
-    ["binance-spot:ETHUSDT", "nasdaq:AAPL", "krx:5930", "krx:0059300", "bybit-spot:BTCUSDC"],
+    ["binance-spot:SOLUSDT", "nasdaq:AAPL", "krx:5930", "krx:0059300", "bybit-spot:BTCUSDC"],
 )
 def test_unknown_market_is_vt135(symbol: str) -> None:
     with pytest.raises(UnknownInstrumentError) as info:
