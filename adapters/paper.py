@@ -19,7 +19,8 @@ from adapters.ports import MarketDataClient, MarketEvent
 from adapters.sim.execution import SimExecutionClient
 from adapters.transport.clock import WallClock
 from engines.ledger import Ledger
-from engines.model.events import CashAdjusted, InstrumentDefined
+from engines.model.enums import Side
+from engines.model.events import CashAdjusted, InstrumentDefined, OrderFilled
 from engines.model.instruments import InstrumentSpec
 from engines.sim.venue import SimVenue
 
@@ -42,6 +43,7 @@ class PaperVenue:
         self.clock = WallClock()
         self.market = market
         specs_by_symbol = {spec.symbol: spec for spec in specs}
+        self._specs = specs_by_symbol
         self.account = Ledger()
         t0 = self.clock.now_ns()
         for spec in specs_by_symbol.values():
@@ -54,6 +56,39 @@ class PaperVenue:
             )
         venue = SimVenue(specs_by_symbol, self.account, clock=self.clock, fee_bps=fee_bps)
         self.execution = SimExecutionClient(venue, self.account, name=name, clock=self.clock)
+
+    def restore(self, holdings: Mapping[str, tuple[Decimal, Decimal]], cash: Mapping[str, Decimal]) -> None:
+        """Give the paper account what a restarted session's journal says it holds: ``holdings`` by
+        symbol as (signed quantity, average price), ``cash`` by currency. The paper venue lives in
+        memory, so without this a session restarted while long could never sell."""
+        t0 = self.clock.now_ns()
+        for n, (symbol, (qty, avg_px)) in enumerate(sorted(holdings.items())):
+            if qty == 0:
+                continue
+            side = Side.BUY if qty > 0 else Side.SELL
+            self.account.apply(
+                OrderFilled(
+                    ts_event=t0,
+                    ts_init=t0,
+                    client_order_id=f"paper-restore-{n}",
+                    instrument=symbol,
+                    side=side,
+                    trade_id=f"paper-restore-{n}",
+                    last_qty=abs(qty),
+                    last_px=avg_px,
+                    cum_qty=abs(qty),
+                    fee=Decimal(0),
+                    fee_currency=self._specs[symbol].quote,
+                )
+            )
+        for currency, amount in sorted(cash.items()):
+            delta = amount - self.account.cash(currency)
+            if delta:
+                self.account.apply(
+                    CashAdjusted(
+                        ts_event=t0, ts_init=t0, currency=currency, amount=delta, reason="paper restore"
+                    )
+                )
 
     async def subscribe(
         self,

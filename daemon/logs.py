@@ -196,6 +196,9 @@ def configure_logging(*, stream: TextIO | None = None, level: str = "info", forc
             root.removeHandler(old)
         root.addHandler(handler)
         root.setLevel(numeric)
+        # websockets logs each frame it sends at debug level, cut short: a signed subscribe frame's
+        # signature would reach the log in part, where no redaction can recognise it
+        logging.getLogger("websockets").setLevel(max(numeric, logging.INFO))
         _state.configured = True
         return True
 

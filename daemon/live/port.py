@@ -137,9 +137,10 @@ class SubmissionQueue:
             answers = [self._rejected(cmd.client_order_id, exc.message, exc.code)]
         except Exception as exc:  # the request may have left: only a query can tell
             answers = [self._unknown(cmd.client_order_id, f"{type(exc).__name__}: {exc}")]
+        # one count per request, by its first answer (an ack may come with its fills)
+        self._metrics.orders.labels(self.venue.name, _result(answers[0]) if answers else "unknown").inc()
         unknown = False
         for fact in answers:
-            self._metrics.orders.labels(self.venue.name, _result(fact)).inc()
             unknown = unknown or isinstance(fact, OrderStatusUnknown)
             self._deliver(fact, self.venue.name)
         if unknown:

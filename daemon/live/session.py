@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Final
 
 from adapters.capabilities import Mode
+from adapters.paper import PaperVenue
 from adapters.ports import MarketDataClient
 from adapters.transport.budget import RateBudget
 from adapters.transport.clock import ClockOffset, WallClock
@@ -87,6 +88,9 @@ from engines.units import NS_PER_SECOND
 __all__ = ["JOURNAL_NAME", "LiveSession", "SessionOptions"]
 
 JOURNAL_NAME: Final = "journal.vtj"
+#: readiness checks that describe a deliberate state: false keeps /readyz false, never stops the
+#: watchdog (a restart would not change them)
+DELIBERATE: Final = frozenset({NOT_HALTED, RECONCILED, "strategy", RATE_LIMIT})
 TIMER_POLL_S: Final = 0.05
 SUPERVISOR_S: Final = 1.0
 
@@ -237,6 +241,8 @@ class LiveSession:
         self._step(lambda: self._record_and_settle(kernel, fact))
 
     def on_market(self, event: MarketEvent, arrived: float) -> None:
+        if self.stopping:
+            return  # a stop has begun: no new decision
         kernel = self.kernel
         assert kernel is not None and self.port is not None
         fresh = self.market_fresh.get(event.instrument)
@@ -398,9 +404,20 @@ class LiveSession:
                 self.redriving = False
             self.log.info("journal_folded", events=folded, seconds=round(time.perf_counter() - started, 3))
         self.kernel.journal = _ObservedJournal(writer, self.observe)
+        if recorded and self.config.mode is Mode.PAPER:
+            self._restore_paper(self.kernel.ledger)
         self.port.sending = True
         for symbol in spec.universe:
             self.market_fresh[symbol] = Freshness(symbol, self.options.market_max_age_s)
+
+    def _restore_paper(self, ledger: Ledger) -> None:
+        """A paper venue lives in memory: give it back what the journal says the account holds."""
+        cash = {self.currency: ledger.cash(self.currency)}
+        for venue in self.venues.values():
+            paper = venue.market
+            if isinstance(paper, PaperVenue):
+                held = {s: (ledger.position(s).qty, ledger.position(s).avg_px) for s in venue.symbols}
+                paper.restore(held, cash)
 
     async def _serve_health(self) -> None:
         writer = self.writer
@@ -496,6 +513,7 @@ class LiveSession:
         if not recorded:
             self._begin(kernel, await self._starting_cash())
         running: list[asyncio.Task[None]] = []
+        feeding: list[asyncio.Task[None]] = []  # what makes decisions: stopped first at a stop
         async with asyncio.TaskGroup() as tasks:
             for venue in self.venues.values():
                 for client in venue.unique_executions():
@@ -510,17 +528,21 @@ class LiveSession:
             ]
             running.extend(queue_tasks)
             for venue in self.venues.values():
-                running.append(tasks.create_task(self._pump_market(venue), name=f"market-{venue.name}"))
-            running.append(tasks.create_task(self._timers(stop), name="timers"))
+                feeding.append(tasks.create_task(self._pump_market(venue), name=f"market-{venue.name}"))
+            feeding.append(tasks.create_task(self._timers(stop), name="timers"))
             running.append(tasks.create_task(self._supervise(stop), name="supervisor"))
             await self._await_ready(stop)
             await stop.wait()
             notifier.stopping("stopping: no new orders")
             self.stopping = True
-            await self._drain_queues(queue_tasks)
-            await self._stop_trading(stop_reason="stopped")
-            for task in running:
+            # in this order: no new decision (market data and timers stop), every intent gets its
+            # outcome (the queues drain), open orders are canceled or left, and only then the end
+            # is journalled: nothing of this session comes after its RunFinished
+            for task in feeding:
                 task.cancel()
+            await asyncio.wait(feeding)
+            await self._drain_queues(queue_tasks)
+            await self._stop_trading(stop_reason="stopped", pumps=running)
         return 0
 
     async def _starting_cash(self) -> Decimal:
@@ -595,20 +617,32 @@ class LiveSession:
             await asyncio.sleep(wait)
 
     async def _supervise(self, stop: asyncio.Event) -> None:
-        """Every second: retry unresolved orders; feed the watchdog while every readiness check
-        passes (so a wedged session is restarted by systemd, a halted one is not: halting is a
-        deliberate state and not_halted is left out of the watchdog's checks)."""
+        """Every second (or half the watchdog interval): retry unresolved orders, and send
+        ``WATCHDOG=1`` while the conditions ``/healthz`` and ``/readyz`` check pass, so that systemd
+        restarts a session that is wedged (loop stalled, journal writer dead, a market stream or a
+        venue clock gone bad, an order stuck unknown). The readiness checks that describe a deliberate
+        state are left out: a halt, a reconciliation refusal, a halted strategy and a rate-limit ban
+        would come back after a restart (and a ban would get worse), so they keep ``/readyz`` false
+        without killing the process."""
         notifier = self.options.notifier
         interval = notifier.watchdog_interval()
         period = SUPERVISOR_S if interval is None else min(SUPERVISOR_S, interval / 2)
         while not stop.is_set():
             for queue in self.queues.values():
                 queue.retry_unresolved()
-            if interval is not None and self.health is not None:
-                results = self.health.liveness.evaluate()
-                if all(r.ok for r in results.values()):
-                    notifier.watchdog()
+            if interval is not None and self.health is not None and self.watchdog_ok():
+                notifier.watchdog()
             await asyncio.sleep(period)
+
+    def watchdog_ok(self) -> bool:
+        """What the watchdog supervisor checks (see :meth:`_supervise`)."""
+        health = self.health
+        if health is None:
+            return False
+        if not all(r.ok for r in health.liveness.evaluate().values()):
+            return False
+        readiness = health.readiness.evaluate()
+        return all(r.ok for name, r in readiness.items() if name.partition(":")[0] not in DELIBERATE)
 
     async def _drain_queues(self, tasks: list[asyncio.Task[None]], timeout_s: float = 10.0) -> None:
         """Let each queue finish what it holds: a request in flight gets its answer, a queued intent
@@ -620,13 +654,18 @@ class LiveSession:
             for task in pending:
                 self.log.warning("queue_not_drained", task=task.get_name())
 
-    async def _stop_trading(self, stop_reason: str) -> None:
-        """No new order; cancel or leave the open ones; journal the end of this session."""
+    async def _stop_trading(self, stop_reason: str, pumps: Sequence[asyncio.Task[None]] = ()) -> None:
+        """No new order; cancel or leave the open ones; stop the account streams; journal the end of
+        this session (what a venue says after it is found by the next start's reconciliation)."""
         kernel = self.kernel
         assert kernel is not None and self.port is not None
         self.port.sending = False
         if self.config.stop.on_stop == "cancel":
             await self.cancel_open_orders()
+        for task in pumps:
+            task.cancel()
+        if pumps:
+            await asyncio.wait(pumps)
         now = self.clock.now_ns()
         kernel.record(RunFinished(ts_event=now, ts_init=now, run_id=self.run_id, reason=stop_reason))
         if self.writer is not None:
