@@ -75,6 +75,7 @@ class VenueSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     ws_url: str | None = None
     credentials: str | None = None
     recv_window_ms: int | None = None
+    timeout_ms: int | None = None
 
     def __post_init__(self) -> None:
         for name, value, schemes in (
@@ -85,6 +86,8 @@ class VenueSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
                 raise ValueError(f"{name}: must be an URL starting with {' or '.join(schemes)}")
         if self.recv_window_ms is not None and not 0 < self.recv_window_ms <= 60_000:
             raise ValueError("recv_window_ms: must be above 0 and at most 60000")
+        if self.timeout_ms is not None and not 100 <= self.timeout_ms <= 60_000:
+            raise ValueError("timeout_ms: must be 100 to 60000")
         if self.credentials is not None:
             try:
                 check_source(self.credentials)
@@ -226,6 +229,8 @@ class ConfiguredVenue(msgspec.Struct, frozen=True, kw_only=True):
     #: the source string with a relative ``file:`` path made absolute; never the secret itself
     credentials: str | None
     recv_window_ms: int | None
+    #: each request's timeout (None: the venue client's default, 5 s)
+    timeout_ms: int | None = None
 
 
 class RunConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -288,6 +293,7 @@ def load_config(path: Path, *, mode: str | None = None) -> RunConfig:
             ws_url=v.ws_url,
             credentials=_absolute_source(v.credentials, base),
             recv_window_ms=v.recv_window_ms,
+            timeout_ms=v.timeout_ms,
         )
         for name, v in sorted(parsed.venues.items())
     }

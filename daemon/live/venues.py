@@ -122,7 +122,8 @@ def _execution_client(
         if configured.recv_window_ms is not None:
             bconfig = msgspec.structs.replace(bconfig, recv_window_ms=configured.recv_window_ms)
         kind: Literal["spot", "usdm"] = "spot" if market == "binance-spot" else "usdm"
-        return BinanceExecutionClient(bconfig, key, secret, kind, mine)
+        timeout = 5.0 if configured.timeout_ms is None else configured.timeout_ms / 1000
+        return BinanceExecutionClient(bconfig, key, secret, kind, mine, timeout_s=timeout)
     from adapters.bybit.config import BybitConfig  # noqa: PLC0415
     from adapters.bybit.execution import BybitExecutionClient  # noqa: PLC0415
 
@@ -132,4 +133,5 @@ def _execution_client(
     if configured.recv_window_ms is not None:
         yconfig = msgspec.structs.replace(yconfig, recv_window_ms=configured.recv_window_ms)
     category: Literal["spot", "linear"] = "spot" if market == "bybit-spot" else "linear"
-    return BybitExecutionClient(yconfig, key, secret, category=category, symbols=mine)
+    timeout = 5.0 if configured.timeout_ms is None else configured.timeout_ms / 1000
+    return BybitExecutionClient(yconfig, key, secret, category=category, symbols=mine, timeout_s=timeout)
