@@ -12,7 +12,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STRATEGY ?= strategies/my_strategy_a.py
 
-.PHONY: help install run test waivers lint format typecheck contracts pytest validate bench evidence release-dry-run clean
+.PHONY: help install run test waivers lint format typecheck contracts pytest validate bench chaos evidence release-dry-run clean
 
 # A failing gate names itself and the command that reproduces it. A waiver in force for the gate
 # (ops/waivers.toml, docs/readiness.md) lets the run go on; a broken waiver file waives nothing.
@@ -67,6 +67,11 @@ release-dry-run: install ## walk the release checklist (ops/RELEASE.md) without 
 
 bench: install ## benchmarks (on demand, not a gate)
 	@for b in tests/bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done
+
+SEEDS ?= 34
+KILLS ?= 3
+chaos: install ## the seeded chaos suite (tests/chaos): kills, venue faults, audit; SEED=N reruns one seed
+	$(BIN)/python -m tests.chaos.run --kills $(KILLS) $(if $(SEED),--seed $(SEED) --keep,--seeds $(SEEDS)) --out runs/chaos
 
 evidence: install ## write the evidence bundle evidence/<version>-<sha>/ (every gate, validations, determinism)
 	$(BIN)/python -m daemon.evidence

@@ -91,6 +91,39 @@ ERROR_CODES: Final[dict[str, ErrorCode]] = {
         "Pass an InstrumentSpec override for the symbol, or use a market the built-in table covers "
         "(engines/markets/specs.py).",
     ),
+    # ── KRX order rules (14x) ──
+    "VT140": ErrorCode(
+        "not a valid KRX order",
+        "Send KRX orders for krx: instruments, limit orders with a positive price (docs/krx.md).",
+    ),
+    "VT141": ErrorCode(
+        "KRX quantity is not whole shares",
+        "KRX trades in lots of 1 share: give a positive whole number of shares.",
+    ),
+    "VT142": ErrorCode(
+        "price off the KRX tick grid",
+        "Round the price to the KRX tick of its band (docs/krx.md), 5 KRW for ETFs, ETNs and ELWs.",
+    ),
+    "VT143": ErrorCode(
+        "price outside the KRX daily limit",
+        "Keep the price within ±30% of the day's base price (the previous close).",
+    ),
+    "VT144": ErrorCode(
+        "KRX is closed that day",
+        "Send the order on a KRX trading day: not a weekend or a KRX holiday (docs/krx.md).",
+    ),
+    "VT145": ErrorCode(
+        "KRX session not open",
+        "Send the order while a KRX session that takes it is open (the session table in docs/krx.md).",
+    ),
+    "VT146": ErrorCode(
+        "order type not allowed in the KRX session",
+        "Use an order type the session takes: market and stop-limit orders only in the regular sessions.",
+    ),
+    "VT147": ErrorCode(
+        "price breaks the KRX off-hours price rule",
+        "Pre- and post-market orders trade at the close; after-hours single-price within ±10% of the close.",
+    ),
     # ── sandbox (2xx) ──
     "VT200": ErrorCode("sandbox violation", "See docs/sandbox.md for what a strategy file may do."),
     "VT201": ErrorCode(
@@ -605,6 +638,48 @@ ERROR_CODES: Final[dict[str, ErrorCode]] = {
         "halt or resume request refused",
         "Run vibetrading halt/resume with the same --config as the daemon; a POST /halt needs the "
         "bearer token from the state directory's halt.token file.",
+    ),
+    # ── Kiwoom (99x) ──
+    "VT990": ErrorCode(
+        "Kiwoom refused the credentials",
+        "The app key or secret (8001/8002), the IP (8010), the environment (8030/8031: a real key on "
+        "mock or the reverse) or the device registration (8040/8050/8103) was refused, or a reissued "
+        "token was refused again; fix it at Kiwoom's portal, then restart (docs/kiwoom.md).",
+    ),
+    "VT991": ErrorCode(
+        "Kiwoom token cache cannot be used",
+        "The token file in the state directory cannot be written or read back; give the daemon's user "
+        "write access to the state directory (the file is kept with mode 0600).",
+    ),
+    "VT992": ErrorCode(
+        "Kiwoom order cannot be identified",
+        "Several orders at Kiwoom match the order's symbol, side, quantity, price and time window and "
+        "none is mapped to its client id; the adapter refuses to guess. Check the orders in Kiwoom's "
+        "HTS/MTS and resolve it by hand (docs/kiwoom.md).",
+    ),
+    "VT993": ErrorCode(
+        "order not expressible at Kiwoom",
+        "The Kiwoom client sends limit and market orders (day, IOC, FOK) of KRX stocks; change the "
+        "order type or time in force.",
+    ),
+    # ── KIS (98x) ──
+    "VT980": ErrorCode(
+        "KIS token issuance refused",
+        "KIS issues an access token at most once a minute (EGW00133) and refuses wrong app keys; the "
+        "cached token in the state directory is reused. Wait a minute, check the app key and secret.",
+    ),
+    "VT981": ErrorCode(
+        "KIS order cannot be told apart",
+        "An order with no known KIS order number matches several orders at KIS (same code, side, "
+        "quantity, price and time window); check them in the KIS app and cancel what is not yours.",
+    ),
+    "VT982": ErrorCode(
+        "KIS WebSocket registration cap reached",
+        "KIS allows 41 registrations (execution notices included) per session; subscribe to fewer codes.",
+    ),
+    "VT983": ErrorCode(
+        "KIS WebSocket session of the app key in use",
+        "KIS allows one WebSocket session per app key (OPSP8996); stop the other process using it.",
     ),
     # ── internal consistency (4xx) ──
     "VT400": ErrorCode(

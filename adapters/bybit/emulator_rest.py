@@ -949,6 +949,8 @@ async def _create(venue: BybitVenue, req: Signed) -> Mapping[str, Any]:
     reduce_only = body.reduceOnly in (True, "true", "True", "1")
     seen = venue.link_ids.setdefault((req.api_key, category), set())
     if link and link in seen:
+        # the create reached the venue all the same: the chaos harness counts it as a duplicate
+        venue.exchange.accounts[req.api_key].creates.append((link, "duplicate"))
         code, msg = _DUPLICATE[category]
         raise BybitError(code, msg)
     unit: tuple[str, str] | None = None

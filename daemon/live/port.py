@@ -25,6 +25,7 @@ from typing import Final, Literal, NamedTuple
 from adapters.transport.backoff import Backoff
 from adapters.transport.resolve import resolve_unknown
 from adapters.venue_errors import UnresolvedOrderError, VenueRefusal
+from daemon.live.crash import crash_point
 from daemon.live.venues import LiveVenue
 from daemon.logs import get_logger
 from daemon.metrics import Metrics
@@ -111,6 +112,7 @@ class SubmissionQueue:
                     self._metrics.orders.labels(self.venue.name, "refused").inc()
                     self._deliver(self._rejected(cid, f"not sent: {why}", "VT973"), self.venue.name)
                     continue
+                crash_point("intent_durable")
                 await self._submit(item.command, item.origin)
             elif item.kind == "cancel":
                 assert isinstance(item.command, CancelOrder)
@@ -137,6 +139,7 @@ class SubmissionQueue:
             answers = [self._rejected(cmd.client_order_id, exc.message, exc.code)]
         except Exception as exc:  # the request may have left: only a query can tell
             answers = [self._unknown(cmd.client_order_id, f"{type(exc).__name__}: {exc}")]
+        crash_point("answer_received")
         # one count per request, by its first answer (an ack may come with its fills)
         self._metrics.orders.labels(self.venue.name, _result(answers[0]) if answers else "unknown").inc()
         unknown = False

@@ -25,6 +25,7 @@ import asyncio
 from typing import TYPE_CHECKING, Final
 
 from adapters.capabilities import Mode
+from daemon.live.crash import crash_point
 from engines.model.events import OrderCanceled, OrderStatusUnknown, ReconciliationDifference
 from engines.model.instruments import market_of
 from engines.orders.table import OrderStatus
@@ -129,12 +130,14 @@ class Reconciler:
                     name,
                 )
             await queue.resolve(order.client_order_id)
+            crash_point("reconcile")
             self.explained += 1
         for client in venue.unique_executions():
             markets = {m for m, c in venue.executions.items() if c is client}
             cursor = session.last_trade_id(name, markets)
             async with asyncio.timeout(READ_TIMEOUT_S):
                 fills = await client.fills_since(cursor)
+            crash_point("reconcile")
             for fill in fills:
                 if fill.client_order_id in kernel.orders:
                     before = kernel.orders.duplicate_fills

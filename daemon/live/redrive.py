@@ -142,16 +142,38 @@ def redrive(
         elif isinstance(event, RunStarted):
             _begin(kernel, journal, event)
         elif isinstance(event, KERNEL_MADE):
-            raise DivergenceError(
-                f"at seq {event.seq}: the recording has {type(event).__name__} {_short(event)}, "
-                "which the re-driven engine did not make",
-                hint="The strategy, its parameters or the engine differ from the recorded session's.",
-            )
+            # what the kernel made when a market event closed the previous instant (a rebalance,
+            # timers) is journalled before that market event: step the market event that follows
+            following = _next_market(journal)
+            if following is None:
+                raise DivergenceError(
+                    f"at seq {event.seq}: the recording has {type(event).__name__} {_short(event)}, "
+                    "which the re-driven engine did not make",
+                    hint="The strategy, its parameters or the engine differ from the recorded session's.",
+                )
+            before = journal.position
+            step(functools.partial(kernel.step_batch, [following]))
+            if journal.position == before:
+                raise DivergenceError(
+                    f"at seq {event.seq}: the recording has {type(event).__name__} {_short(event)}, "
+                    "which the re-driven engine did not make",
+                    hint="The strategy, its parameters or the engine differ from the recorded session's.",
+                )
         else:
             step(functools.partial(_outside_fact, kernel, event))
             if journal.position < len(journal._recorded) and journal.peek() is event:
                 journal.position += 1  # the step was stopped before the kernel recorded it
     return journal.position
+
+
+def _next_market(journal: ReDriveJournal) -> QuoteTick | TradeTick | Bar | None:
+    """The market event after the run of kernel-made events at the recording's position, if any."""
+    recorded = journal._recorded
+    at = journal.position
+    while at < len(recorded) and isinstance(recorded[at], KERNEL_MADE):
+        at += 1
+    candidate = recorded[at] if at < len(recorded) else None
+    return candidate if isinstance(candidate, (QuoteTick, TradeTick, Bar)) else None
 
 
 def _outside_fact(kernel: Kernel, event: Event) -> None:

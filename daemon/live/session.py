@@ -53,6 +53,7 @@ from daemon.health import (
 )
 from daemon.journal.writer import JournalWriter
 from daemon.live.budget import CallBudget, OverBudget
+from daemon.live.crash import crash_point
 from daemon.live.port import LiveVenuePort, SubmissionQueue
 from daemon.live.reconcile import Reconciler
 from daemon.live.redrive import ReDriveJournal, redrive
@@ -225,6 +226,7 @@ class LiveSession:
                     self.metrics.duplicate_fills_dropped.labels(venue).inc()
                 return
             if isinstance(fact, OrderFilled):
+                crash_point("fill_fold")
                 self.metrics.fills.labels(venue).inc()
         self._step(lambda: self._record_and_settle(kernel, fact))
 
@@ -250,6 +252,7 @@ class LiveSession:
             fresh.mark()
         self.metrics.events.labels("market").inc()
         self.port.origin = arrived
+        crash_point("market_step")
         try:
             self._step(lambda: kernel.step_batch([event]))
         finally:

@@ -42,6 +42,7 @@ from engines.clock import REPLAY_CLOCK, Clock
 from engines.decimals import SIM_CONTEXT
 from engines.ledger import Ledger
 from engines.markets.krx import in_regular_session, krx_day
+from engines.markets.krx_validator import KrxOrderError, check_krx_order
 from engines.markets.prices import daily_price_band
 from engines.markets.sessions import trading_day
 from engines.model.commands import CancelOrder, QueryOrder, SubmitOrder
@@ -69,6 +70,12 @@ __all__ = ["SimVenue"]
 
 _ZERO: Final = Decimal(0)
 _NOTHING: Final[tuple[OrderEvent, ...]] = ()
+# The sim's reject code for each rule of the KRX order validator it applies (VT140: INVALID_PRICE).
+_KRX_REJECTS: Final = {
+    "VT141": RejectCode.LOT_SIZE,
+    "VT142": RejectCode.TICK_SIZE,
+    "VT143": RejectCode.PRICE_LIMIT,
+}
 
 
 class SimVenue:
@@ -340,6 +347,10 @@ class SimVenue:
             refusal = self._check_price_limits(cmd.instrument, spec, ts, wanted)
             if refusal is not None:
                 return refusal
+        if krx:
+            refusal = self._check_krx_order(cmd, spec, ts)
+            if refusal is not None:
+                return refusal
         px = self._check_price(cmd)
         if px is None:
             return RejectCode.NO_PRICE, f"no price yet for {cmd.instrument} to value a market order"
@@ -354,6 +365,20 @@ class SimVenue:
         if tape is not None and tape.daily:
             return False
         return not in_regular_session(ts)
+
+    def _check_krx_order(self, cmd: SubmitOrder, spec: InstrumentSpec, ts: int) -> Refusal | None:
+        """The KRX order validator's own-terms rules (lot, tick incl. the 5 KRW of the ETFs it
+        knows, daily limit), after the checks above. Not its calendar and sessions: orders on daily
+        bars arrive at bar timestamps (00:00 UTC), in no particular KRX session: see docs/krx.md."""
+        tape = self._tapes.get(cmd.instrument)
+        base = None if tape is None else tape.base_for(krx_day(ts))
+        try:
+            check_krx_order(
+                spec, cmd.side, cmd.order_type, cmd.quantity, cmd.price, ts, base_price=base, sessions=False
+            )
+        except KrxOrderError as err:
+            return _KRX_REJECTS.get(err.code, RejectCode.INVALID_PRICE), err.message
+        return None
 
     def _check_price_limits(
         self,

@@ -44,6 +44,11 @@ async def test_a_portfolio_rebalances_on_the_venues_bars(tmp_path: Path, mode: s
         status, ready = await running.get("/readyz")
         assert status == 200, ready
         assert await running.stop() == 0
+        # a restart re-drives the rebalances, which the kernel journals before the market event
+        # that closed their instant
+        again = await start(config)
+        await again.wait_for(again.session.ready.is_set, what="ready after the restart")
+        assert await again.stop() == 0
     finally:
         await emulator.close()
     events = journal_events(tmp_path / "state")
