@@ -982,7 +982,7 @@ def _parse_new_order(state: EmulatorState, market: Market, api_key: str, p: dict
         cid = state.next_id("emu-" if market == "spot" else "emuf-")
     account = state.exchange.accounts[api_key]
     if any(r.client_id == cid for r in _open_in_market(account, market)):
-        account.creates.append((cid, "duplicate"))  # it reached the venue: the chaos harness counts it
+        account.duplicate_creates.append(cid)  # it reached the venue: the chaos harness counts it
         if market == "spot":
             raise ApiError(400, -2010, "Duplicate order sent.")
         raise ApiError(400, -4116, "ClientOrderId is duplicated.")

@@ -950,7 +950,7 @@ async def _create(venue: BybitVenue, req: Signed) -> Mapping[str, Any]:
     seen = venue.link_ids.setdefault((req.api_key, category), set())
     if link and link in seen:
         # the create reached the venue all the same: the chaos harness counts it as a duplicate
-        venue.exchange.accounts[req.api_key].creates.append((link, "duplicate"))
+        venue.exchange.accounts[req.api_key].duplicate_creates.append(link)
         code, msg = _DUPLICATE[category]
         raise BybitError(code, msg)
     unit: tuple[str, str] | None = None

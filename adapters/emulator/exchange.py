@@ -168,6 +168,8 @@ class Account:
     listeners: list[UserListener] = field(default_factory=list)
     #: every create the venue received, in order: (client id, outcome) for the chaos harness
     creates: list[tuple[str, str]] = field(default_factory=list)
+    #: creates refused because their client id was in use: they reached the venue all the same
+    duplicate_creates: list[str] = field(default_factory=list)
 
 
 class Exchange:

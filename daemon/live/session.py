@@ -58,7 +58,7 @@ from daemon.live.port import LiveVenuePort, SubmissionQueue
 from daemon.live.reconcile import Reconciler
 from daemon.live.redrive import ReDriveJournal, redrive
 from daemon.live.venues import LiveVenue, build_venues
-from daemon.logs import get_logger
+from daemon.logs import bind_context, get_logger
 from daemon.metrics import Metrics
 from daemon.sdnotify import Notifier
 from engines.clock import Clock
@@ -515,6 +515,7 @@ class LiveSession:
         self._register_venue_checks()
         if not recorded:
             self._begin(kernel, await self._starting_cash())
+        bind_context(run=self.run_id)  # every line from here on names the run it belongs to
         running: list[asyncio.Task[None]] = []
         feeding: list[asyncio.Task[None]] = []  # what makes decisions: stopped first at a stop
         async with asyncio.TaskGroup() as tasks:

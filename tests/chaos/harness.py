@@ -354,6 +354,7 @@ class Trial:
             self.result.faults.update({k: v for k, v in exchange.faults.injected.items() if v})
             account = exchange.accounts[self.key]
             creates = Counter(cid for cid, _ in account.creates)
+            creates.update(account.duplicate_creates)
             for cid, n in sorted(creates.items()):
                 if cid not in intents:
                     self.result.lost.append(f"{name}: {cid} reached the venue, the journal has no intent")
