@@ -278,7 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
             "until SIGINT/SIGTERM (docs/emulators.md)."
         ),
     )
-    p_serve.add_argument("venue_name", metavar="VENUE", choices=["binance", "bybit"], help="binance, bybit")
+    p_serve.add_argument(
+        "venue_name", metavar="VENUE", choices=["binance", "bybit", "kiwoom"], help="binance, bybit, kiwoom"
+    )
     p_serve.add_argument("--host", default="127.0.0.1", help="address to bind")
     p_serve.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one (printed)")
     p_serve.add_argument(

@@ -41,10 +41,17 @@ def _bybit() -> tuple[Serve, tuple[str, ...]]:
     return serve_bybit, DEFAULT_SYMBOLS
 
 
+def _kiwoom() -> tuple[Serve, tuple[str, ...]]:
+    from adapters.kiwoom.emulator import DEFAULT_SYMBOLS, serve_kiwoom  # noqa: PLC0415
+
+    return serve_kiwoom, DEFAULT_SYMBOLS
+
+
 #: venue → (its markets, a loader of its serve function and default symbols)
 EMULATED_VENUES: Final[dict[str, tuple[tuple[str, ...], Callable[[], tuple[Serve, tuple[str, ...]]]]]] = {
     "binance": (("binance-spot", "binance-usdm"), _binance),
     "bybit": (("bybit-spot", "bybit-linear"), _bybit),
+    "kiwoom": (("krx",), _kiwoom),
 }
 
 
