@@ -464,7 +464,7 @@ async def test_stop_policy_cancels_or_leaves_resting_orders(
         tmp_path,
         emulator,
         "live",
-        strategy="resting.py",
+        strategy="rest_once.py",
         params={"symbol": SYMBOL, "offset": "500", "size": "0.001"},
         extra=f'[stop]\non_stop = "{on_stop}"\n',
     )

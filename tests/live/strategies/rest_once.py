@@ -1,6 +1,7 @@
-"""Test strategy for recovery: on its first quote, one limit buy ``offset`` below the bid, which
-rests at the venue until the market comes down to it (the test moves the market while the daemon
-is stopped, so the fill happens while nobody watches)."""
+"""Test strategy with one resting order: on its first quote, one limit buy ``offset`` below the bid,
+which rests at the venue until the market comes down to it. Recovery tests move the market while the
+daemon is stopped (a fill nobody watches); stop-policy tests keep it resting (a random walk moves a
+few ticks a step, never ``offset``) so that a stop finds exactly one open order to cancel or leave."""
 
 from decimal import Decimal
 
