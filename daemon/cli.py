@@ -279,7 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     p_serve.add_argument(
-        "venue_name", metavar="VENUE", choices=["binance", "bybit", "kiwoom"], help="binance, bybit, kiwoom"
+        "venue_name",
+        metavar="VENUE",
+        choices=["binance", "bybit", "kis", "kiwoom"],
+        help="binance, bybit, kis, kiwoom",
     )
     p_serve.add_argument("--host", default="127.0.0.1", help="address to bind")
     p_serve.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one (printed)")

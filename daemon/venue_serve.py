@@ -41,6 +41,12 @@ def _bybit() -> tuple[Serve, tuple[str, ...]]:
     return serve_bybit, DEFAULT_SYMBOLS
 
 
+def _kis() -> tuple[Serve, tuple[str, ...]]:
+    from adapters.kis.emulator import DEFAULT_SYMBOLS, serve_kis  # noqa: PLC0415
+
+    return serve_kis, DEFAULT_SYMBOLS
+
+
 def _kiwoom() -> tuple[Serve, tuple[str, ...]]:
     from adapters.kiwoom.emulator import DEFAULT_SYMBOLS, serve_kiwoom  # noqa: PLC0415
 
@@ -51,6 +57,7 @@ def _kiwoom() -> tuple[Serve, tuple[str, ...]]:
 EMULATED_VENUES: Final[dict[str, tuple[tuple[str, ...], Callable[[], tuple[Serve, tuple[str, ...]]]]]] = {
     "binance": (("binance-spot", "binance-usdm"), _binance),
     "bybit": (("bybit-spot", "bybit-linear"), _bybit),
+    "kis": (("krx",), _kis),
     "kiwoom": (("krx",), _kiwoom),
 }
 
