@@ -112,8 +112,25 @@ _BY_VENUE: Final[dict[str, dict[Mode, Cell]]] = {
         'v5 REST + private WebSocket, production or environment = "test" (testnet, demo); '
         "contract-tested against `vibetrading venue serve bybit`",
     ),
-    "kis": _real("KIS mock (모의투자) server", "KIS REST + execution-notice WebSocket"),
-    "kiwoom": _real("Kiwoom mock server", "Kiwoom REST + WebSocket type 00"),
+    "kis": {
+        Mode.BACKTEST: _REAL_BACKTEST,
+        Mode.PAPER: Cell(
+            Support.IMPLEMENTED,
+            "KIS market data (trades H0STCNT0, book H0STASP0; bars built from the trades), fills by the "
+            "local simulated venue under KRX rules; the app key is needed for the stream, no order leaves",
+        ),
+        Mode.LIVE: Cell(
+            Support.PLANNED,
+            "the adapter passes the venue contract against `vibetrading venue serve kis`; the daemon's "
+            "live wiring (one WebSocket session per app key shared by market data and notices) is next",
+        ),
+    },
+    "kiwoom": _built(
+        "Kiwoom market data (0B trades, 0D book; bars built from the trades), fills by the local "
+        "simulated venue under KRX rules; the app key is needed for the stream, no order leaves",
+        'Kiwoom REST + WebSocket type 00, production or environment = "test" (모의투자); '
+        "contract-tested against `vibetrading venue serve kiwoom`",
+    ),
 }
 
 #: (venue, capability, mode) → cell. Every capability shares its venue × mode cell today; the key has

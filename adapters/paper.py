@@ -18,6 +18,7 @@ from decimal import Decimal
 from adapters.ports import MarketDataClient, MarketEvent
 from adapters.sim.execution import SimExecutionClient
 from adapters.transport.clock import WallClock
+from engines.clock import Clock
 from engines.ledger import Ledger
 from engines.model.enums import Side
 from engines.model.events import CashAdjusted, InstrumentDefined, OrderFilled
@@ -39,8 +40,9 @@ class PaperVenue:
         cash: Mapping[str, Decimal],
         *,
         fee_bps: Decimal | None = None,
+        clock: Clock | None = None,
     ) -> None:
-        self.clock = WallClock()
+        self.clock = clock or WallClock()
         self.market = market
         specs_by_symbol = {spec.symbol: spec for spec in specs}
         self._specs = specs_by_symbol

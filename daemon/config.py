@@ -24,6 +24,7 @@ from msgspec import inspect as mi
 
 from adapters import capabilities
 from adapters.capabilities import Mode
+from adapters.registry import KEYED_MARKET_DATA
 from daemon.credentials import CredentialsError, check_source, load_credentials
 from daemon.preflight import LoadedStrategy, UsageError, build_engine, load_strategy
 from engines.errors import VibeError
@@ -533,8 +534,8 @@ def validate_config(
     except VibeError as exc:
         exc.file = exc.file or spec.file
         raise
-    if config.mode is Mode.LIVE:
-        for name in sorted(set(routes.values())):
+    for name in sorted(set(routes.values())):
+        if config.mode is Mode.LIVE or name in KEYED_MARKET_DATA:  # a broker's stream needs the key
             _check_credentials(config.venues[name], where, environ)
     if spec.strategy_type == "portfolio" and config.market.bar_seconds is None:
         raise ConfigError(
@@ -615,6 +616,6 @@ def _warnings(config: RunConfig, routes: Mapping[str, str]) -> tuple[str, ...]:
         out.append(f"venues.{name}: no symbol of the strategy trades on it; it is not used")
     if config.mode is Mode.PAPER:
         for name, venue in sorted(config.venues.items()):
-            if venue.credentials is not None and name in routes.values():
+            if venue.credentials is not None and name in routes.values() and name not in KEYED_MARKET_DATA:
                 out.append(f"venues.{name}.credentials: not read in paper mode (no order leaves)")
     return tuple(out)

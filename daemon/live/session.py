@@ -109,6 +109,7 @@ class SessionOptions:
         market_max_age_s: float = 30.0,
         environ: Mapping[str, str] | None = None,
         notifier: Notifier | None = None,
+        venue_clock: Clock | None = None,
     ) -> None:
         self.adopt_venue_state = adopt_venue_state
         self.listen = listen
@@ -117,6 +118,9 @@ class SessionOptions:
         self.market_max_age_s = market_max_age_s
         self.environ = environ
         self.notifier = notifier or Notifier(None)
+        #: what the paper venue and the brokers' KRX checks read the time from (tests shift it into
+        #: a market's session); None: the wall clock
+        self.venue_clock = venue_clock
 
 
 class _ObservedJournal:
@@ -366,27 +370,9 @@ class LiveSession:
 
     def _build(self, writer: JournalWriter, recorded: list[Event]) -> None:
         spec = self.loaded.spec
-        self.venues = build_venues(
-            self.config.mode,
-            self.config.venues,
-            self.routes,
-            self.specs,
-            paper_cash=self.options.paper_cash,
-            environ=self.options.environ,
-        )
-        durable: Callable[[], Awaitable[None]] = writer.barrier if self.options.durable else _no_wait
-        self.queues = {
-            name: SubmissionQueue(
-                venue,
-                durable=durable,
-                deliver=self.deliver,
-                query_for=self._query_for,
-                clock=self.clock,
-                metrics=self.metrics,
-                blocked=self.blocked,
-            )
-            for name, venue in self.venues.items()
-        }
+        # the port holds the queues' dict: filled once the venues are built, after the re-drive
+        # (nothing is sent while re-driving), so that they are built knowing the journal's orders
+        self.queues = {}
         self.port = LiveVenuePort(self.queues)
         journal = ReDriveJournal(recorded, self.observe)
         self.kernel, self.gate = live_kernel(
@@ -406,6 +392,29 @@ class LiveSession:
             finally:
                 self.redriving = False
             self.log.info("journal_folded", events=folded, seconds=round(time.perf_counter() - started, 3))
+        self.venues = build_venues(
+            self.config.mode,
+            self.config.venues,
+            self.routes,
+            self.specs,
+            paper_cash=self.options.paper_cash,
+            state_dir=self.state_dir,
+            bar_seconds=self.config.market.bar_seconds,
+            order_numbers=self.kernel.orders.venue_order_ids(),
+            environ=self.options.environ,
+            clock=self.options.venue_clock,
+        )
+        durable: Callable[[], Awaitable[None]] = writer.barrier if self.options.durable else _no_wait
+        for name, venue in self.venues.items():
+            self.queues[name] = SubmissionQueue(
+                venue,
+                durable=durable,
+                deliver=self.deliver,
+                query_for=self._query_for,
+                clock=self.clock,
+                metrics=self.metrics,
+                blocked=self.blocked,
+            )
         self.kernel.journal = _ObservedJournal(writer, self.observe)
         if recorded and self.config.mode is Mode.PAPER:
             self._restore_paper(self.kernel.ledger)

@@ -8,8 +8,10 @@ credentials the configuration names (read here and registered for redaction befo
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Literal
 
 import msgspec
@@ -17,10 +19,17 @@ import msgspec
 from adapters.capabilities import Mode
 from adapters.paper import PaperVenue
 from adapters.ports import ExecutionClient, MarketDataClient
-from adapters.registry import market_data_for
+from adapters.registry import (
+    KEYED_MARKET_DATA,
+    STREAMS_BARS,
+    BarsFromTrades,
+    VenueSetupError,
+    market_data_for,
+)
 from daemon.config import ConfiguredVenue
 from daemon.credentials import load_credentials
 from daemon.logs import register_credentials
+from engines.clock import Clock
 from engines.model.instruments import InstrumentSpec, market_of
 
 __all__ = ["LiveVenue", "build_venues"]
@@ -71,33 +80,66 @@ def build_venues(
     specs: Mapping[str, InstrumentSpec],
     *,
     paper_cash: Decimal,
+    state_dir: Path | None = None,
+    bar_seconds: int | None = None,
+    order_numbers: Mapping[str, Mapping[str, str]] | None = None,
     environ: Mapping[str, str] | None = None,
+    clock: Clock | None = None,
 ) -> dict[str, LiveVenue]:
-    """The session's venues: those the routes use, each with the symbols routed to it."""
+    """The session's venues: those the routes use, each with the symbols routed to it.
+
+    ``state_dir`` holds the brokers' token caches; ``order_numbers`` is, by venue, the journal's map
+    of client order id → the venue's order number (the brokers take no client id, so a restarted
+    session finds its orders through it); with ``bar_seconds`` a venue that streams no bars gets them
+    built from its trades. ``clock`` is what the paper venue and the brokers' KRX checks read the
+    time from (the wall clock unless a test shifts it into a market's session).
+    """
     by_venue: dict[str, list[str]] = {}
     for symbol, venue in routes.items():
         by_venue.setdefault(venue, []).append(symbol)
     built: dict[str, LiveVenue] = {}
     for name, symbols in sorted(by_venue.items()):
         configured = venues[name]
-        market = market_data_for(
+        keys: tuple[str, str] | None = None
+        account: str | None = None
+        if mode is Mode.LIVE or name in KEYED_MARKET_DATA:
+            assert configured.credentials is not None  # validate_config refused a venue without them
+            credentials = load_credentials(configured.credentials, environ=environ)
+            register_credentials(credentials)
+            keys, account = (credentials.api_key, credentials.api_secret), credentials.account
+        market: MarketDataClient = market_data_for(
             name,
             symbols,
             environment=configured.environment,
             rest_url=configured.rest_url,
             ws_url=configured.ws_url,
+            keys=keys if name in KEYED_MARKET_DATA else None,
+            token_dir=state_dir,
         )
+        if bar_seconds is not None and name not in STREAMS_BARS:
+            market = BarsFromTrades(market)
         markets = sorted({market_of(s) for s in symbols})
         if mode is Mode.PAPER:
             quotes = sorted({specs[s].quote for s in symbols})
-            paper = PaperVenue(name, market, [specs[s] for s in symbols], {q: paper_cash for q in quotes})
+            paper = PaperVenue(
+                name, market, [specs[s] for s in symbols], {q: paper_cash for q in quotes}, clock=clock
+            )
             built[name] = LiveVenue(name, paper, {m: paper.execution for m in markets}, symbols)
             continue
-        assert configured.credentials is not None  # validate_config refused a live venue without them
-        credentials = load_credentials(configured.credentials, environ=environ)
-        register_credentials(credentials)
+        assert keys is not None
+        known = dict((order_numbers or {}).get(name, {}))
         executions = {
-            m: _execution_client(name, m, configured, (credentials.api_key, credentials.api_secret), symbols)
+            m: _execution_client(
+                name,
+                m,
+                configured,
+                keys,
+                symbols,
+                account=account,
+                state_dir=state_dir,
+                order_numbers=known,
+                clock=clock,
+            )
             for m in markets
         }
         built[name] = LiveVenue(name, market, executions, symbols)
@@ -105,10 +147,37 @@ def build_venues(
 
 
 def _execution_client(
-    venue: str, market: str, configured: ConfiguredVenue, keys: tuple[str, str], symbols: Sequence[str]
+    venue: str,
+    market: str,
+    configured: ConfiguredVenue,
+    keys: tuple[str, str],
+    symbols: Sequence[str],
+    *,
+    account: str | None,
+    state_dir: Path | None,
+    order_numbers: Mapping[str, str],
+    clock: Clock | None = None,
 ) -> ExecutionClient:
     key, secret = keys
     mine = [s for s in symbols if market_of(s) == market]
+    timeout = 5.0 if configured.timeout_ms is None else configured.timeout_ms / 1000
+    if venue == "kiwoom":
+        from adapters.kiwoom.config import KiwoomConfig  # noqa: PLC0415
+        from adapters.kiwoom.execution import KiwoomExecutionClient  # noqa: PLC0415
+
+        kconfig = KiwoomConfig(
+            environment=configured.environment, rest_url=configured.rest_url, ws_url=configured.ws_url
+        )
+        return KiwoomExecutionClient(
+            kconfig,
+            key,
+            secret,
+            token_dir=state_dir,
+            symbols=mine,
+            timeout_s=timeout,
+            order_numbers=order_numbers,
+            clock_ns=time.time_ns if clock is None else clock.now_ns,
+        )
     if venue == "binance":
         from adapters.binance.config import BinanceConfig  # noqa: PLC0415 - only the venues in use
         from adapters.binance.execution import BinanceExecutionClient  # noqa: PLC0415
@@ -122,8 +191,10 @@ def _execution_client(
         if configured.recv_window_ms is not None:
             bconfig = msgspec.structs.replace(bconfig, recv_window_ms=configured.recv_window_ms)
         kind: Literal["spot", "usdm"] = "spot" if market == "binance-spot" else "usdm"
-        timeout = 5.0 if configured.timeout_ms is None else configured.timeout_ms / 1000
         return BinanceExecutionClient(bconfig, key, secret, kind, mine, timeout_s=timeout)
+    if venue != "bybit":
+        # the capability matrix refuses these at preflight; this is the guard behind it
+        raise VenueSetupError(f"live trading through {venue} is not wired into the daemon yet")
     from adapters.bybit.config import BybitConfig  # noqa: PLC0415
     from adapters.bybit.execution import BybitExecutionClient  # noqa: PLC0415
 
@@ -133,5 +204,4 @@ def _execution_client(
     if configured.recv_window_ms is not None:
         yconfig = msgspec.structs.replace(yconfig, recv_window_ms=configured.recv_window_ms)
     category: Literal["spot", "linear"] = "spot" if market == "bybit-spot" else "linear"
-    timeout = 5.0 if configured.timeout_ms is None else configured.timeout_ms / 1000
     return BybitExecutionClient(yconfig, key, secret, category=category, symbols=mine, timeout_s=timeout)

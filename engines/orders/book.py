@@ -99,6 +99,14 @@ class Orders:
         orders = (self._orders[cid] for cid in self._open)
         return [o for o in orders if strategy is None or o.strategy == strategy]
 
+    def venue_order_ids(self) -> dict[str, dict[str, str]]:
+        """By venue, each order's venue order id by client id (the brokers' order number map)."""
+        out: dict[str, dict[str, str]] = {}
+        for order in self._orders.values():
+            if order.venue_order_id is not None:
+                out.setdefault(order.venue, {})[order.client_order_id] = order.venue_order_id
+        return out
+
     def __len__(self) -> int:
         return len(self._orders)
 

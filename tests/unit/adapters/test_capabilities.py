@@ -26,6 +26,9 @@ def test_implemented_cells_are_the_tested_ones() -> None:
         ("binance", Mode.LIVE),  # tests/contract/test_venue_binance.py
         ("bybit", Mode.PAPER),
         ("bybit", Mode.LIVE),  # tests/contract/test_venue_bybit.py
+        ("kis", Mode.PAPER),  # tests/live/test_session_krx.py
+        ("kiwoom", Mode.PAPER),  # tests/live/test_session_krx.py
+        ("kiwoom", Mode.LIVE),  # tests/contract/test_venue_kiwoom.py, tests/live/test_session_krx.py
     }
 
 
