@@ -83,14 +83,6 @@ _REAL_BACKTEST = Cell(
 )
 
 
-def _real(paper: str, live: str) -> dict[Mode, Cell]:
-    return {
-        Mode.BACKTEST: _REAL_BACKTEST,
-        Mode.PAPER: Cell(Support.PLANNED, paper),
-        Mode.LIVE: Cell(Support.PLANNED, live),
-    }
-
-
 def _built(paper: str, live: str) -> dict[Mode, Cell]:
     """A venue whose adapter is built and passes the venue contract against its emulator."""
     return {
@@ -112,19 +104,13 @@ _BY_VENUE: Final[dict[str, dict[Mode, Cell]]] = {
         'v5 REST + private WebSocket, production or environment = "test" (testnet, demo); '
         "contract-tested against `vibetrading venue serve bybit`",
     ),
-    "kis": {
-        Mode.BACKTEST: _REAL_BACKTEST,
-        Mode.PAPER: Cell(
-            Support.IMPLEMENTED,
-            "KIS market data (trades H0STCNT0, book H0STASP0; bars built from the trades), fills by the "
-            "local simulated venue under KRX rules; the app key is needed for the stream, no order leaves",
-        ),
-        Mode.LIVE: Cell(
-            Support.PLANNED,
-            "the adapter passes the venue contract against `vibetrading venue serve kis`; the daemon's "
-            "live wiring (one WebSocket session per app key shared by market data and notices) is next",
-        ),
-    },
+    "kis": _built(
+        "KIS market data (trades H0STCNT0, book H0STASP0; bars built from the trades), fills by the "
+        "local simulated venue under KRX rules; the app key is needed for the stream, no order leaves",
+        'KIS REST + AES-encrypted execution notices, production or environment = "test" (모의투자); '
+        "market data shares the notices' WebSocket session (one per app key); "
+        "contract-tested against `vibetrading venue serve kis`",
+    ),
     "kiwoom": _built(
         "Kiwoom market data (0B trades, 0D book; bars built from the trades), fills by the local "
         "simulated venue under KRX rules; the app key is needed for the stream, no order leaves",

@@ -77,6 +77,8 @@ class VenueSection(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     credentials: str | None = None
     recv_window_ms: int | None = None
     timeout_ms: int | None = None
+    #: KIS: the HTS id its execution notices are registered under (not a secret)
+    hts_id: str | None = None
 
     def __post_init__(self) -> None:
         for name, value, schemes in (
@@ -232,6 +234,7 @@ class ConfiguredVenue(msgspec.Struct, frozen=True, kw_only=True):
     recv_window_ms: int | None
     #: each request's timeout (None: the venue client's default, 5 s)
     timeout_ms: int | None = None
+    hts_id: str | None = None
 
 
 class RunConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -295,6 +298,7 @@ def load_config(path: Path, *, mode: str | None = None) -> RunConfig:
             credentials=_absolute_source(v.credentials, base),
             recv_window_ms=v.recv_window_ms,
             timeout_ms=v.timeout_ms,
+            hts_id=v.hts_id,
         )
         for name, v in sorted(parsed.venues.items())
     }

@@ -107,14 +107,31 @@ def build_venues(
             credentials = load_credentials(configured.credentials, environ=environ)
             register_credentials(credentials)
             keys, account = (credentials.api_key, credentials.api_secret), credentials.account
-        market: MarketDataClient = market_data_for(
-            name,
-            symbols,
-            environment=configured.environment,
-            rest_url=configured.rest_url,
-            ws_url=configured.ws_url,
-            keys=keys if name in KEYED_MARKET_DATA else None,
-            token_dir=state_dir,
+        shared: ExecutionClient | None = None
+        if name == "kis" and mode is Mode.LIVE:
+            # one WebSocket session per app key at KIS: market data rides the execution client's
+            assert keys is not None
+            shared = _kis_execution(
+                configured,
+                keys,
+                symbols,
+                account=account,
+                state_dir=state_dir,
+                order_numbers=order_numbers,
+                clock=clock,
+            )
+        market: MarketDataClient = (
+            _kis_market(shared, configured, keys, state_dir)
+            if shared
+            else market_data_for(
+                name,
+                symbols,
+                environment=configured.environment,
+                rest_url=configured.rest_url,
+                ws_url=configured.ws_url,
+                keys=keys if name in KEYED_MARKET_DATA else None,
+                token_dir=state_dir,
+            )
         )
         if bar_seconds is not None and name not in STREAMS_BARS:
             market = BarsFromTrades(market)
@@ -127,6 +144,9 @@ def build_venues(
             built[name] = LiveVenue(name, paper, {m: paper.execution for m in markets}, symbols)
             continue
         assert keys is not None
+        if shared is not None:
+            built[name] = LiveVenue(name, market, {m: shared for m in markets}, symbols)
+            continue
         known = dict((order_numbers or {}).get(name, {}))
         executions = {
             m: _execution_client(
@@ -144,6 +164,55 @@ def build_venues(
         }
         built[name] = LiveVenue(name, market, executions, symbols)
     return built
+
+
+def _kis_execution(
+    configured: ConfiguredVenue,
+    keys: tuple[str, str],
+    symbols: Sequence[str],
+    *,
+    account: str | None,
+    state_dir: Path | None,
+    order_numbers: Mapping[str, Mapping[str, str]] | None,
+    clock: Clock | None,
+) -> ExecutionClient:
+    from adapters.kis.config import KisConfig  # noqa: PLC0415
+    from adapters.kis.execution import KisExecutionClient  # noqa: PLC0415
+
+    if not account or not configured.hts_id:
+        raise VenueSetupError(
+            "kis live trading needs the account (CANO) in the credentials file and [venues.kis] hts_id"
+        )
+    config = KisConfig(
+        environment=configured.environment,
+        rest_url=configured.rest_url,
+        ws_url=configured.ws_url,
+        account=account,
+        hts_id=configured.hts_id,
+    )
+    return KisExecutionClient(
+        config,
+        keys[0],
+        keys[1],
+        symbols=symbols,
+        cache_dir=state_dir,
+        timeout_s=5.0 if configured.timeout_ms is None else configured.timeout_ms / 1000,
+        order_map=dict((order_numbers or {}).get("kis", {})),
+        clock_ns=time.time_ns if clock is None else clock.now_ns,
+    )
+
+
+def _kis_market(
+    execution: ExecutionClient,
+    configured: ConfiguredVenue,
+    keys: tuple[str, str] | None,
+    state_dir: Path | None,
+) -> MarketDataClient:
+    from adapters.kis.execution import KisExecutionClient  # noqa: PLC0415
+    from adapters.kis.market_data import KisMarketData  # noqa: PLC0415
+
+    assert isinstance(execution, KisExecutionClient) and keys is not None
+    return KisMarketData(execution.config, keys[0], keys[1], cache_dir=state_dir, stream=execution.stream)
 
 
 def _execution_client(

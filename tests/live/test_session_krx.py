@@ -38,6 +38,7 @@ environment = "production"
 rest_url = "{emulator.http_root}"
 ws_url = "{emulator.ws_root}"
 credentials = "file:{creds}"
+{'hts_id = "vtuser01"' if venue == "kis" else ""}
 [state]
 dir = "{tmp / "state"}"
 [market]
@@ -48,7 +49,9 @@ bar_seconds = 1
     return path
 
 
-@pytest.mark.parametrize(("venue", "mode"), [("kiwoom", "paper"), ("kiwoom", "live"), ("kis", "paper")])
+@pytest.mark.parametrize(
+    ("venue", "mode"), [("kiwoom", "paper"), ("kiwoom", "live"), ("kis", "paper"), ("kis", "live")]
+)
 async def test_a_kospi_portfolio_rebalances_through_a_korean_broker(
     tmp_path: Path, venue: str, mode: str
 ) -> None:

@@ -27,6 +27,7 @@ def test_implemented_cells_are_the_tested_ones() -> None:
         ("bybit", Mode.PAPER),
         ("bybit", Mode.LIVE),  # tests/contract/test_venue_bybit.py
         ("kis", Mode.PAPER),  # tests/live/test_session_krx.py
+        ("kis", Mode.LIVE),  # tests/contract/test_venue_kis.py, tests/live/test_session_krx.py
         ("kiwoom", Mode.PAPER),  # tests/live/test_session_krx.py
         ("kiwoom", Mode.LIVE),  # tests/contract/test_venue_kiwoom.py, tests/live/test_session_krx.py
     }
@@ -57,7 +58,6 @@ def test_preflight_accepts_krx_on_sim_backtest() -> None:
     [
         (["nasdaq"], Mode.BACKTEST, "krx:005930", "VT130"),
         (["sim"], Mode.LIVE, "krx:005930", "VT132"),
-        (["kis"], Mode.LIVE, "krx:005930", "VT131"),
         (["kiwoom"], Mode.BACKTEST, "krx:005930", "VT132"),
         (["binance"], Mode.PAPER, "krx:005930", "VT133"),
         (["binance"], Mode.LIVE, "binance-coinm:BTCUSD_PERP", "VT133"),

@@ -114,7 +114,7 @@ def test_live_refusals_name_the_source_never_the_secret(
         ("[venues.binance]\ncredentials = 'env:VT_SURELY_UNSET'\n", ["--mode", "live"], "VT911"),
         ("[venues.binance]\n[risk]\nmax_open_orders = -1\n", [], "VT902"),
         ("[venues.kis]\n", [], "VT914"),  # a broker's market data needs the key, even in paper
-        ("[venues.kis]\n", ["--mode", "live"], "VT131"),  # KIS live is planned, not implemented
+        ("[venues.kis]\n", ["--mode", "live"], "VT914"),  # live needs the key too
     ],
 )
 def test_each_refusal_has_its_code(
