@@ -73,6 +73,7 @@ class SubmissionQueue:
         clock: Clock,
         metrics: Metrics,
         blocked: Callable[[], str | None] = lambda: None,
+        on_journal_failure: Callable[[VibeError], None] = lambda exc: None,
         resolve_backoff: Backoff | None = None,
         request_timeout_s: float = REQUEST_TIMEOUT_S,
     ) -> None:
@@ -81,6 +82,7 @@ class SubmissionQueue:
         self._deliver = deliver
         self._query_for = query_for
         self._blocked = blocked
+        self._on_journal_failure = on_journal_failure
         self._clock = clock
         self._metrics = metrics
         self._backoff = resolve_backoff or Backoff(base_s=0.05, cap_s=1.0, attempts=8)
@@ -103,7 +105,11 @@ class SubmissionQueue:
 
     async def run(self) -> None:
         while (item := await self._queue.get()) is not None:
-            await self._durable()
+            try:
+                await self._durable()
+            except VibeError as exc:  # the journal cannot make the intent durable: nothing leaves
+                self._on_journal_failure(exc)
+                continue
             if item.kind == "submit":
                 assert isinstance(item.command, SubmitOrder)
                 why = self._blocked()

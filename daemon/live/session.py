@@ -51,6 +51,7 @@ from daemon.health import (
     clock_offset_check,
     rate_limit_check,
 )
+from daemon.journal.format import JournalError
 from daemon.journal.writer import JournalWriter
 from daemon.live.budget import CallBudget, OverBudget
 from daemon.live.crash import crash_point
@@ -173,6 +174,7 @@ class LiveSession:
         self.dropped_events = 0
         self.stopping = False
         self.redriving = False
+        self.journal_failed: str | None = None
         self._stream_states: dict[tuple[str, str], Callable[[], tuple[bool, int]]] = {}
         self._reconnects_seen: dict[tuple[str, str], int] = {}
         self.last_trades: dict[tuple[str, str], str] = {}
@@ -263,9 +265,23 @@ class LiveSession:
             self.port.origin = None
         self.first_market.set()
 
+    def journal_failure(self, exc: VibeError) -> None:
+        """The journal writer failed (a full disk, an I/O error): nothing may happen that the journal
+        cannot record, so trading stops here, in memory (it cannot be journalled), ``/readyz`` and
+        ``/healthz`` say why, and the process exits non-zero when it is stopped."""
+        if self.journal_failed is None:
+            self.journal_failed = f"{exc.code}: {exc.message}"
+            self.log.error("journal_failed", error=self.journal_failed)
+            self.metrics.halted.set(1)
+
     def _step(self, step: Callable[[], None]) -> None:
         """One kernel step under the strategy call budget. A strategy that fails or overruns halts
         trading (journalled) and its engine is not called again; the process keeps serving."""
+        writer = self.writer
+        if writer is not None and writer.error is not None and not self.redriving:
+            self.journal_failure(writer.error)
+        if self.journal_failed is not None:
+            return  # no fold may run ahead of the journal: the venue's facts wait for the next start
         if self.engine_failed is not None:
             kernel = self.kernel
             assert kernel is not None
@@ -281,6 +297,8 @@ class LiveSession:
                 step()
         except OverBudget as exc:
             self._engine_failure(str(exc), "VT972")
+        except JournalError as exc:
+            self.journal_failure(exc)
         except VibeError as exc:
             self._engine_failure(f"{exc.code}: {exc.message}", exc.code)
 
@@ -314,6 +332,8 @@ class LiveSession:
         """Why no new order may leave now, or None."""
         if self.stopping:
             return "the daemon is stopping"
+        if self.journal_failed is not None:
+            return f"the journal cannot be written ({self.journal_failed})"
         if self.halted is not None:
             return f"trading halted ({self.halted})"
         if not self.reconciled.check()[0]:
@@ -414,6 +434,7 @@ class LiveSession:
                 clock=self.clock,
                 metrics=self.metrics,
                 blocked=self.blocked,
+                on_journal_failure=self.journal_failure,
             )
         self.kernel.journal = _ObservedJournal(writer, self.observe)
         if recorded and self.config.mode is Mode.PAPER:
@@ -483,6 +504,8 @@ class LiveSession:
         return (True, "none") if n == 0 else (False, f"{n} order(s) in unknown state, being queried")
 
     def _halt_check(self) -> tuple[bool, str]:
+        if self.journal_failed is not None:
+            return False, f"the journal cannot be written: {self.journal_failed}"
         return (True, "trading") if self.halted is None else (False, self.halted)
 
     def _strategy_check(self) -> tuple[bool, str]:
@@ -556,7 +579,7 @@ class LiveSession:
             await asyncio.wait(feeding)
             await self._drain_queues(queue_tasks)
             await self._stop_trading(stop_reason="stopped", pumps=running)
-        return 0
+        return 1 if self.journal_failed is not None else 0
 
     async def _starting_cash(self) -> Decimal:
         """The run's capital: the paper cash, or in live mode what the venues hold of the session's
@@ -679,6 +702,8 @@ class LiveSession:
             task.cancel()
         if pumps:
             await asyncio.wait(pumps)
+        if self.journal_failed is not None:
+            return  # nothing more can be journalled; the next start reconciles what happened since
         now = self.clock.now_ns()
         kernel.record(RunFinished(ts_event=now, ts_init=now, run_id=self.run_id, reason=stop_reason))
         if self.writer is not None:
