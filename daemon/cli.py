@@ -29,7 +29,8 @@ from engines.sdk import STRATEGY_TYPES
 from engines.units import NS_PER_MS
 
 DEFAULT_STRATEGY = Path("strategies/my_strategy_a.py")
-VENUE_DECODERS = ("binance-spot", "binance-usdm", "bybit")  # daemon.venue_decode.VENUES, kept import-free
+# daemon.venue_decode.VENUES, kept import-free
+VENUE_DECODERS = ("binance-spot", "binance-usdm", "bybit", "kis", "kiwoom")
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -252,8 +253,10 @@ def build_parser() -> argparse.ArgumentParser:
             "event as journal export does, with the input line number; a line that cannot be read "
             "prints {line, code, message} (VT800-VT805). Every symbol a message names is mapped. "
             "ts_init is the message's own time (event time E, frame ts, the order's or envelope's "
-            "time), 0 when it has none (Binance spot bookTicker: its ts_event is 0 too). Exit 1 when "
-            "any line failed."
+            "time), 0 when it has none (Binance spot bookTicker: its ts_event is 0 too). kis: a pipe "
+            "frame (0|H0STCNT0|001|...) as one line of text, or a JSON frame; encrypted notices need "
+            "an earlier subscribe-ack line with their key. kiwoom: JSON frames (trnm); its REST "
+            "wrapper must name the answer's api-id in headers. Exit 1 when any line failed."
         ),
     )
     p_decode.add_argument(

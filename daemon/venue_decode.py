@@ -7,6 +7,12 @@ line, from 1) after the tag; a line that cannot be read gives ``{"line", "code",
 (VT800-VT805). A frame that carries no event (pong, subscription ack) gives nothing; Binance's
 stream controls (``listenKeyExpired``...) print as ``{"type": "StreamControl", ...}``.
 
+``kis`` and ``kiwoom`` take the same REST wrapper (Kiwoom's must name the ``api-id`` header) and their
+WebSocket frames: a KIS pipe frame ``0|H0STCNT0|001|...`` as one line of text or a KIS JSON frame, a
+Kiwoom JSON frame; :mod:`adapters.kis.decode` and :mod:`adapters.kiwoom.decode` say what each gives.
+Their frames state a time of day but no date, so their events carry ``ts_event``/``ts_init`` 0 unless
+a REST row dates them.
+
 Decoding knows no run, so the symbol mapping accepts every symbol a message names
 (``binance-spot:<SYM>``, ``binance-usdm:<SYM>``, ``bybit-spot:`` / ``bybit-linear:`` by the category).
 ``ts_init`` is the message's own time: Binance's event time ``E`` (else ``T``, else the REST order's
@@ -27,6 +33,8 @@ from adapters.binance import parsers as binance
 from adapters.binance.errors import VenueRequestError
 from adapters.bybit import parsers as bybit
 from adapters.bybit.schemas import CancelResult, CreateResult, ExecutionList, OrderList
+from adapters.kis.decode import KisDecoder
+from adapters.kiwoom.decode import KiwoomDecoder
 from adapters.venue_errors import UnknownVenueSymbolError
 from engines.errors import VibeError
 from engines.model.codec import to_builtins
@@ -34,7 +42,7 @@ from engines.model.events import Event
 
 __all__ = ["VENUES", "Decoder", "decode_stream"]
 
-VENUES: Final = ("binance-spot", "binance-usdm", "bybit")
+VENUES: Final = ("binance-spot", "binance-usdm", "bybit", "kis", "kiwoom")
 _MS: Final = 1_000_000
 _MARKET_EVENTS: Final = frozenset({"bookTicker", "trade", "aggTrade"})
 _BYBIT_PUBLIC: Final = ("publicTrade.", "orderbook.", "tickers.", "kline.", "liquidation.")
@@ -131,7 +139,13 @@ class Decoder:
             raise ValueError(f"unknown venue {venue!r}")
         self.venue = venue
         self.category: Literal["spot", "linear"] = category
-        if venue == "bybit":
+        # the brokers' decoders keep what a stream teaches (KIS notice keys, per-order fill sums)
+        self._broker: KisDecoder | KiwoomDecoder | None = None
+        if venue == "kis":
+            self._broker = KisDecoder()
+        elif venue == "kiwoom":
+            self._broker = KiwoomDecoder()
+        elif venue == "bybit":
             self._bybit = bybit.BybitParser(_AnyBybitSymbols())
         else:
             self._binance = binance.BinanceParser(_AnyBinanceSymbols(venue, ()))
@@ -148,6 +162,8 @@ class Decoder:
             return [error_line(line, "VT800", f"{type(exc).__name__}: {exc}")], True
 
     def _events(self, raw: bytes) -> list[Event | binance.StreamControl]:
+        if self._broker is not None:
+            return list(self._broker.events(raw))
         try:
             obj = _ANY.decode(raw)
         except msgspec.DecodeError as exc:
