@@ -73,6 +73,12 @@ KILLS ?= 3
 chaos: install ## the seeded chaos suite (tests/chaos): kills, venue faults, audit; SEED=N reruns one seed
 	$(BIN)/python -m tests.chaos.run --kills $(KILLS) $(if $(SEED),--seed $(SEED) --keep,--seeds $(SEEDS)) --out runs/chaos
 
+SECONDS ?= 600
+RATE ?= 5000
+.PHONY: soak
+soak: install ## the soak: a live session under RATE quotes/s for SECONDS s; RSS, loop lag, commit slopes
+	$(BIN)/python -m tests.chaos.soak --seconds $(SECONDS) --rate $(RATE) --out runs/chaos
+
 evidence: install ## write the evidence bundle evidence/<version>-<sha>/ (every gate, validations, determinism)
 	$(BIN)/python -m daemon.evidence
 
