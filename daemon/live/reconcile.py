@@ -9,7 +9,8 @@ For each venue, in this order:
    fills that happened while the daemon was down;
 3. the venue's open orders are listed: one carrying this strategy's id prefix that the journal never
    saw is a difference nothing explains;
-4. on derivatives markets, each symbol's position is compared with the ledger's.
+4. on derivatives markets and at the brokers (KRX holdings), each symbol's position is compared
+   with the ledger's.
 
 Explained differences are folded as facts (the reports and fills themselves). Unexplained ones are
 journalled as :class:`~engines.model.events.ReconciliationDifference` and halt trading before the
@@ -33,9 +34,11 @@ from engines.orders.table import OrderStatus
 if TYPE_CHECKING:
     from daemon.live.session import LiveSession
 
-__all__ = ["DERIVATIVE_MARKETS", "Reconciler", "id_prefix"]
+__all__ = ["POSITION_MARKETS", "Reconciler", "id_prefix"]
 
-DERIVATIVE_MARKETS: Final = frozenset({"binance-usdm", "bybit-linear"})
+#: markets whose positions the venue reports as the account's own: derivatives, and a broker's
+#: holdings (an account the daemon trades alone); crypto spot balances mix with other assets
+POSITION_MARKETS: Final = frozenset({"binance-usdm", "bybit-linear", "krx"})
 READ_TIMEOUT_S: Final = 10.0
 
 
@@ -161,11 +164,11 @@ class Reconciler:
                     import msgspec  # noqa: PLC0415
 
                     session.deliver(msgspec.structs.replace(report, external=True), name)
-            if markets & DERIVATIVE_MARKETS:
+            if markets & POSITION_MARKETS:
                 async with asyncio.timeout(READ_TIMEOUT_S):
                     held = await client.positions()
                 for symbol in venue.symbols:
-                    if market_of(symbol) not in markets or market_of(symbol) not in DERIVATIVE_MARKETS:
+                    if market_of(symbol) not in markets or market_of(symbol) not in POSITION_MARKETS:
                         continue
                     at_venue = held.positions[symbol].qty if symbol in held.positions else 0
                     ours = kernel.ledger.position(symbol).qty

@@ -47,6 +47,14 @@ def add_run_parser(sub: argparse._SubParsersAction[Any]) -> None:
         "--paper-cash", type=Decimal, default=Decimal(100_000), metavar="AMOUNT", help="paper account cash"
     )
     p_run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p_run.add_argument(
+        "--venue-clock",
+        choices=["wall", "krx-session"],
+        default="wall",
+        help="what the paper venue and the brokers' KRX checks read the time from: the wall clock, or "
+        "(drills against the brokers' emulators outside KRX hours, which run on the same shifted "
+        "clock) 11:00 KST of the last trading day",
+    )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -57,10 +65,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     log = get_logger()
     for warning in checked.warnings:
         log.warning("config_warning", detail=warning)
+    venue_clock = None
+    if args.venue_clock == "krx-session":
+        from adapters.kis.emulator import SessionClock  # noqa: PLC0415 - drills only
+
+        venue_clock = SessionClock.in_session()
     options = SessionOptions(
         adopt_venue_state=args.adopt_venue_state,
         paper_cash=args.paper_cash,
         notifier=Notifier.from_env(),
+        venue_clock=venue_clock,
     )
     session = LiveSession(checked, options)
     factory: Callable[[], asyncio.AbstractEventLoop] | None = None

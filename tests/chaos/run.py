@@ -27,11 +27,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kills", type=int, default=5, help="kills per seed (default 5)")
     parser.add_argument("--out", type=Path, default=Path("runs/chaos"))
     parser.add_argument("--keep", action="store_true", help="keep each seed's state and logs in OUT/seeds")
+    parser.add_argument(
+        "--brokers", action="store_true", help="every fourth seed trades a KOSPI portfolio on KIS or Kiwoom"
+    )
     args = parser.parse_args(argv)
     seeds = [args.seed] if args.seed is not None else list(range(args.first, args.first + args.seeds))
     work = args.out / "seeds" if args.keep else Path(tempfile.mkdtemp(prefix="vt-chaos-"))
     try:
-        summary = asyncio.run(run_seeds(seeds, work, args.kills))
+        summary = asyncio.run(run_seeds(seeds, work, args.kills, brokers=args.brokers))
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -86,7 +86,6 @@ REFUSALS = {
     ),
     "unknown venue": ({}, ["--venue", "ftx"], "VT130"),
     "venue x mode unsupported": ({}, ["--venue", "sim", "--mode", "live"], "VT132"),
-    "venue x mode planned": ({}, ["--venue", "kis", "--mode", "live"], "VT131"),
     "market not on venue": ({}, ["--venue", "binance", "--mode", "live"], "VT133"),
     "unknown parameter": ({}, ["--param", "nope=1"], "VT110"),
     "bad parameter type": ({}, ["--param", "fast=ten"], "VT111"),
