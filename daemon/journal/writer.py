@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import contextlib
 import os
 import threading
 import time
@@ -83,7 +84,9 @@ class JournalWriter:
         self._name = journal.name
         self._interval = flush_interval
         self._batch = batch_records
-        self._lock = threading.Lock()  # the journal's buffer: append (loop) against _take_parts (thread)
+        # the journal's buffer: append (loop) against _take_parts (thread); re-entrant, so that a
+        # step() can hold it across the appends of one kernel step
+        self._lock = threading.RLock()
         self._executor = concurrent.futures.ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="journal-writer"
         )
@@ -163,6 +166,15 @@ class JournalWriter:
         self._waiters.append((target, future))
         self._wake.set()
         await future
+
+    @contextlib.contextmanager
+    def step(self) -> Iterator[None]:
+        """Make what is appended inside the block one unit on disk: a commit takes everything
+        appended before the block or everything up to its end, never part of it. A live session
+        wraps each kernel step in it, so that a crash leaves the journal at a step boundary and the
+        next start can re-drive it. The block must not await (it holds the writer thread off)."""
+        with self._lock:
+            yield
 
     def kick(self) -> None:
         """Start a commit now, without waiting: an intent was appended, and its request will wait on

@@ -292,8 +292,9 @@ class LiveSession:
             finally:
                 kernel.engine = engine
             return
+        atomic = self.writer.step() if self.writer is not None else contextlib.nullcontext()
         try:
-            with self.budget.guard():
+            with atomic, self.budget.guard():
                 step()
         except OverBudget as exc:
             self._engine_failure(str(exc), "VT972")
