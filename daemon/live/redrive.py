@@ -167,10 +167,15 @@ def redrive(
 
 
 def _next_market(journal: ReDriveJournal) -> QuoteTick | TradeTick | Bar | None:
-    """The market event after the run of kernel-made events at the recording's position, if any."""
+    """The market event whose step journalled the events at the recording's position, if any.
+
+    Everything between is what that step made before it journalled its market event (a rebalance,
+    its intents, the risk gate's refusals of them): stepping the market event makes them again, and
+    the journal port checks each against the recording, so an outside fact in between diverges.
+    """
     recorded = journal._recorded
     at = journal.position
-    while at < len(recorded) and isinstance(recorded[at], KERNEL_MADE):
+    while at < len(recorded) and not isinstance(recorded[at], MARKET_TYPES):
         at += 1
     candidate = recorded[at] if at < len(recorded) else None
     return candidate if isinstance(candidate, (QuoteTick, TradeTick, Bar)) else None

@@ -104,3 +104,36 @@ async def test_an_arbitrage_trades_across_two_venues_in_leg_order(tmp_path: Path
             assert first_leg.client_order_id in fills
             assert fills[first_leg.client_order_id] < second.seq
     assert any(isinstance(e, ArbitrageResolved) for e in events) or len(by_arb) >= 2
+
+
+async def test_a_restart_re_drives_rebalances_the_risk_gate_refused(tmp_path: Path) -> None:
+    """What one step journals before its market event includes the risk gate's refusals of the
+    rebalance's intents: the re-drive makes them again (found by the chaos suite)."""
+    emulator = await serve_binance(EmulatorOptions(symbols=(BTC, ETH), walk_interval_s=0.02, seed=17))
+    try:
+        config = write_config(
+            tmp_path,
+            strategy=REPO / "strategies/examples/rebalance.py",
+            params={"universe": f"{BTC},{ETH}", "schedule": "on_demand", "cash_buffer": "0.05"},
+            venues={"binance": emulator},
+            extra="[market]\nbar_seconds = 1\n",
+        )
+        running = await start(config)
+        await running.wait_for(running.session.ready.is_set, what="ready")
+        running.session.halt("drill")  # every intent from now on is refused by the gate
+
+        def refused() -> bool:
+            kernel = running.session.kernel
+            return kernel is not None and any(
+                o.reason.startswith("risk:") for o in kernel.orders._orders.values()
+            )
+
+        await running.wait_for(refused, timeout=15, what="a rebalance refused by the gate")
+        assert await running.stop() == 0
+        again = await start(config)
+        await again.wait_for(
+            lambda: again.session.health is not None and again.session.reconciled.check()[0], what="re-driven"
+        )
+        assert await again.stop() == 0
+    finally:
+        await emulator.close()
