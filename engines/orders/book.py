@@ -7,9 +7,12 @@ would raise, changing nothing; :meth:`Orders.commit` stores it. ``apply`` is ``c
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import msgspec
 
 from engines.errors import OrderStateError
+from engines.model.enums import Side
 from engines.model.events import OrderEvent, OrderFilled, OrderStatusReport, OrderSubmitted
 from engines.orders.order import Order, illegal
 
@@ -98,6 +101,20 @@ class Orders:
         """Orders not yet terminal, in submission order; optionally one strategy's only."""
         orders = (self._orders[cid] for cid in self._open)
         return [o for o in orders if strategy is None or o.strategy == strategy]
+
+    def unfolded_fills(self, venue: str, instrument: str) -> Decimal:
+        """The signed quantity the venue reported filled (``filled_qty``, the truth) that no fill
+        folded yet carries (``executed_qty``): fills known to exist, still on their way."""
+        total = Decimal(0)
+        for order in self._orders.values():
+            if (
+                order.venue == venue
+                and order.instrument == instrument
+                and order.filled_qty > order.executed_qty
+            ):
+                gap = order.filled_qty - order.executed_qty
+                total += gap if order.side is Side.BUY else -gap
+        return total
 
     def venue_order_ids(self) -> dict[str, dict[str, str]]:
         """By venue, each order's venue order id by client id (the brokers' order number map)."""

@@ -644,3 +644,15 @@ def test_order_apply_is_pure() -> None:
     assert order.status is S.SUBMITTED
     assert after.status is S.ACCEPTED
     assert after.apply(fill("t1", 1, 1)).apply(fill("t1", 1, 1)).filled_qty == 1
+
+
+def test_unfolded_fills_are_what_a_report_says_filled_beyond_the_fills_folded() -> None:
+    """Reconciliation counts them as explained: the venue reported them, their fills are on the way."""
+    book = book_after(
+        accepted(venue_order_id="v1"), fill("t1", 2, 2), report(ReportedStatus.PARTIALLY_FILLED, 7)
+    )
+    assert book.unfolded_fills("sim", "binance-spot:BTCUSDT") == Decimal(5)
+    assert book.unfolded_fills("sim", "binance-spot:ETHUSDT") == 0
+    assert book.unfolded_fills("binance", "binance-spot:BTCUSDT") == 0
+    book.apply(fill("t2", 5, 7))
+    assert book.unfolded_fills("sim", "binance-spot:BTCUSDT") == 0
