@@ -25,6 +25,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Final
 
+import msgspec
+
 from adapters.capabilities import Mode
 from daemon.live.crash import crash_point
 from engines.model.events import OrderCanceled, OrderStatusUnknown, ReconciliationDifference
@@ -161,8 +163,6 @@ class Reconciler:
                     adopt,
                 )
                 if adopt:
-                    import msgspec  # noqa: PLC0415
-
                     session.deliver(msgspec.structs.replace(report, external=True), name)
             if markets & POSITION_MARKETS:
                 async with asyncio.timeout(READ_TIMEOUT_S):

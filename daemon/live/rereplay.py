@@ -24,11 +24,11 @@ import msgspec
 
 from daemon.config import load_config
 from daemon.journal import read_events
+from daemon.journal.diff import DECISION_TYPES
 from daemon.live.redrive import DivergenceError, ReDriveJournal, redrive
 from daemon.live.session import JOURNAL_NAME, live_kernel, risk_limits
 from daemon.preflight import load_strategy
 from engines.clock import ReplayClock
-from engines.kernel import VenuePort
 from engines.markets.specs import spec_for
 from engines.model.commands import CancelOrder, QueryOrder, SubmitOrder
 from engines.model.events import Event, MarketEvent, OrderSubmitted, RunStarted
@@ -36,8 +36,6 @@ from engines.model.instruments import market_of
 from engines.risk import RiskLimits
 
 __all__ = ["JournalReplay", "replay_journal"]
-
-DECISIONS = ("OrderSubmitted", "OrderPendingCancel", "Rebalanced", "StrategyLog", "ArbitrageResolved")
 
 
 class JournalReplay(msgspec.Struct, frozen=True, kw_only=True):
@@ -98,7 +96,7 @@ def replay_journal(
     limits = risk_limits(load_config(config).risk) if config is not None else RiskLimits()
     rd = ReDriveJournal(recorded)
     kernel, gate = live_kernel(
-        spec, specs, routes, port=_as_port(_Silent()), journal=rd, limits=limits, clock=ReplayClock()
+        spec, specs, routes, port=_Silent(), journal=rd, limits=limits, clock=ReplayClock()
     )
     rd.observe = gate.observe
     redrive(kernel, rd)
@@ -109,7 +107,7 @@ def replay_journal(
         mode=run.mode,
         events=len(recorded),
         market_events=kernel.market_events,
-        decisions=sum(1 for e in recorded if type(e).__name__ in DECISIONS),
+        decisions=sum(1 for e in recorded if type(e).__name__ in DECISION_TYPES),
         orders=len(kernel.orders),
         strategy_changed=loaded.source_sha256 != run.strategy_sha256,
         seconds=round(time.perf_counter() - started, 3),
@@ -121,7 +119,3 @@ def _venue_of(symbol: str, recorded: Sequence[Event]) -> str:
         if isinstance(event, OrderSubmitted) and event.instrument == symbol:
             return event.venue
     return market_of(symbol).partition("-")[0]
-
-
-def _as_port(port: _Silent) -> VenuePort:
-    return port

@@ -28,7 +28,6 @@ import functools
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from decimal import Decimal
-from pathlib import Path
 from typing import Final
 
 from adapters.capabilities import Mode
@@ -830,7 +829,3 @@ class _Inert:
 
 async def _no_wait() -> None:
     return None
-
-
-def state_journal(state_dir: Path) -> Path:
-    return state_dir / JOURNAL_NAME

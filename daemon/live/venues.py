@@ -166,6 +166,11 @@ def build_venues(
     return built
 
 
+def _timeout_s(configured: ConfiguredVenue) -> float:
+    """Each request's timeout: the configuration's, else the venue clients' default (5 s)."""
+    return 5.0 if configured.timeout_ms is None else configured.timeout_ms / 1000
+
+
 def _kis_execution(
     configured: ConfiguredVenue,
     keys: tuple[str, str],
@@ -196,7 +201,7 @@ def _kis_execution(
         keys[1],
         symbols=symbols,
         cache_dir=state_dir,
-        timeout_s=5.0 if configured.timeout_ms is None else configured.timeout_ms / 1000,
+        timeout_s=_timeout_s(configured),
         order_map=dict((order_numbers or {}).get("kis", {})),
         clock_ns=time.time_ns if clock is None else clock.now_ns,
     )
@@ -229,7 +234,7 @@ def _execution_client(
 ) -> ExecutionClient:
     key, secret = keys
     mine = [s for s in symbols if market_of(s) == market]
-    timeout = 5.0 if configured.timeout_ms is None else configured.timeout_ms / 1000
+    timeout = _timeout_s(configured)
     if venue == "kiwoom":
         from adapters.kiwoom.config import KiwoomConfig  # noqa: PLC0415
         from adapters.kiwoom.execution import KiwoomExecutionClient  # noqa: PLC0415

@@ -364,7 +364,9 @@ class Trial:
 
     # ── the audit ──
 
-    def _audit_broker(self, name: str, events: Sequence[Event], intents: dict[str, OrderSubmitted]) -> None:
+    def _audit_broker(
+        self, name: str, events: Sequence[Event], intents: dict[str, OrderSubmitted], orders: Orders
+    ) -> None:
         """A broker takes no client id: its orders are matched to the journal by order number."""
         numbered: dict[int, str] = {}
         for event in events:
@@ -372,11 +374,6 @@ class Trial:
             cid = getattr(event, "client_order_id", None)
             if number and cid in intents and str(number).isdigit():
                 numbered[int(number)] = cid
-        orders = Orders()
-        for event in events:
-            if isinstance(event, ORDER_EVENTS):
-                with contextlib.suppress(VibeError):
-                    orders.apply(event)  # type: ignore[arg-type]
         account = self.emulators[name].exchange.accounts[self.key]
         for record in account.orders.values():
             cid = numbered.get(record.order_id)
@@ -416,7 +413,7 @@ class Trial:
             exchange = emulator.exchange
             self.result.faults.update({k: v for k, v in exchange.faults.injected.items() if v})
             if name in ("kis", "kiwoom"):
-                self._audit_broker(name, events, intents)
+                self._audit_broker(name, events, intents, orders)
                 continue
             account = exchange.accounts[self.key]
             creates = Counter(cid for cid, _ in account.creates)
