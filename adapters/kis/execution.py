@@ -346,6 +346,11 @@ class KisExecutionClient:
             if refusal.outcome is Outcome.REJECTED:
                 return [self._cancel_rejected(cmd.client_order_id, f"{refusal.msg_cd}: {refusal.msg}")]
             return [self._unknown(cmd.client_order_id, f"cancel {refusal.outcome}: {refusal.message}")]
+        # KIS's cancel answer does not say what filled before it; the order's row does. Its fills go
+        # on the stream ahead of the cancel, so a session that stops right after a cancel (the stop
+        # sequence does just that) has journalled them. A failed read leaves them to the next start's
+        # fills_since, where a fill on a canceled order still folds.
+        await self._fold_order_row(order.odno)
         if isinstance(order.ended, OrderCanceled):
             return [order.ended]
         if order.ended is not None:
@@ -635,21 +640,20 @@ class KisExecutionClient:
             self._publish(order.accepted)
 
     def _refresh(self, odno: str) -> None:
-        async def read() -> None:
-            with contextlib.suppress(
-                KisRequestError, TimeoutError, VenueHaltedError, RateBudgetError, VibeError
-            ):
-                async with self._lock:
-                    order = self._orders.get(self._by_odno.get(odno, ""))
-                    for row in await self._rows(
-                        odno=odno, since_dt=order.ord_dt if order and order.ord_dt else None
-                    ):
-                        if row.odno == odno:
-                            self._fold_row(row)
-
-        task = asyncio.create_task(read(), name=f"kis-refresh-{odno}")
+        task = asyncio.create_task(self._fold_order_row(odno), name=f"kis-refresh-{odno}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _fold_order_row(self, odno: str) -> None:
+        """Read one order's row and fold what it shows; a failed read is left to the next one."""
+        with contextlib.suppress(KisRequestError, TimeoutError, VenueHaltedError, RateBudgetError, VibeError):
+            async with self._lock:
+                order = self._orders.get(self._by_odno.get(odno, ""))
+                for row in await self._rows(
+                    odno=odno, since_dt=order.ord_dt if order and order.ord_dt else None
+                ):
+                    if row.odno == odno:
+                        self._fold_row(row)
 
     # ── helpers ──
 

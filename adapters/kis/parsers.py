@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from adapters.kis.schemas import CcldRow, lower_keys
 from adapters.venue_errors import UnknownVenueSymbolError, UnknownVenueValueError, VenueMessageError
-from engines.decimals import SIM_CONTEXT
+from engines.decimals import AVG_PX_CONTEXT, SIM_CONTEXT
 from engines.markets.krx import KST_OFFSET_NS
 from engines.model.enums import Liquidity, OrderType, ReportedStatus, Side
 from engines.model.events import FillReport, OrderStatusReport, QuoteTick, TradeTick
@@ -276,8 +276,10 @@ def fill_delta(
     if not amount:
         amount = cum * _qty(row.avg_prvs, "avg_prvs")
     last_qty = cum - known.cum_qty
+    # Several executions at different prices average to a quotient that may not terminate: it is
+    # rounded to an avg_px's 28 digits, so an order's exact fill sums (60 digits) can always hold it.
+    last_px = AVG_PX_CONTEXT.divide(amount - known.cum_amount, last_qty)
     with localcontext(SIM_CONTEXT):
-        last_px = (amount - known.cum_amount) / last_qty
         side = side_of(row.sll_buy_dvsn_cd)
         cost, currency = fee(spec, last_qty, last_px, Liquidity.TAKER, side, fee_bps=None)
     ts = kst_ns(row.ord_dt, row.ord_tmd) if row.ord_dt else ts_init

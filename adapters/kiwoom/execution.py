@@ -116,6 +116,8 @@ _ZERO: Final = Decimal(0)
 _E = TypeVar("_E", bound=Envelope)
 _MAX_PAGES: Final = 50
 _NS: Final = 1_000_000_000
+#: how long after it ended one reading of Kiwoom's lists may answer another query
+_LISTING_REUSE_NS: Final = 2 * _NS
 #: (order type, time in force) → Kiwoom's ``trde_tp``; DAY and GTC are both KRX's day order
 _TRDE_TP: Final[Mapping[tuple[OrderType, TimeInForce], str]] = {
     (OrderType.LIMIT, TimeInForce.DAY): "0",
@@ -161,6 +163,11 @@ class _Listing:
 
     open_rows: dict[str, OpenOrderRow] = field(default_factory=dict)
     fills: dict[str, list[FillRow]] = field(default_factory=dict)
+    #: every execution row, in Kiwoom's (newest first) order
+    fill_rows: list[FillRow] = field(default_factory=list)
+    #: on the venue clock: when the first request left and when the last page arrived
+    started_ns: int = 0
+    finished_ns: int = 0
 
 
 class KiwoomExecutionClient:
@@ -222,7 +229,14 @@ class KiwoomExecutionClient:
         self._connected = False
         self._connecting = asyncio.Lock()
         self._closed = False
+        #: reconciliations completed (after a reconnect)
         self.reconciles = 0
+        self._timeout_ns = int(timeout_s * _NS)
+        self._started_ns = clock_ns()
+        self._listing_cache: _Listing | None = None
+        self._listing_lock = asyncio.Lock()
+        #: how many listings were read from Kiwoom (each one ka10075 and ka10076 pages)
+        self.listings = 0
 
     # ── lifecycle ──
 
@@ -295,6 +309,7 @@ class KiwoomExecutionClient:
             "cond_uv": "",
         }
         api_id = "kt10000" if cmd.side is Side.BUY else "kt10001"
+        self._listing_cache = None
         self._in_flight += 1
         try:
             answer, _ = await self.rest.call(ORDER_PATH, api_id, body, OrderAnswer)
@@ -334,6 +349,7 @@ class KiwoomExecutionClient:
             return [self._cancel_rejected(cmd.client_order_id, "no kiwoom order number is known for this id")]
         await self.connect()
         body = {"dmst_stex_tp": self.config.exchange, "orig_ord_no": ord_no, "stk_cd": code, "cncl_qty": "0"}
+        self._listing_cache = None
         try:
             await self.rest.call(ORDER_PATH, "kt10003", body, OrderAnswer)
         except (VenueHaltedError, RateBudgetError, KiwoomAuthError) as exc:
@@ -361,8 +377,12 @@ class KiwoomExecutionClient:
 
     async def query(self, cmd: QueryOrder) -> OrderStatusReport:
         await self.connect()
-        listing = await self._listing()
         order = self._orders.get(cmd.client_order_id)
+        if order is not None and order.sent_ns:
+            # a listing begun before this create's answer was due could miss the order
+            listing = await self._listing(fresh_after_ns=order.sent_ns + self._timeout_ns)
+        else:
+            listing = await self._listing(fresh_after_ns=self._started_ns)
         ord_no = (order.ord_no if order is not None else "") or self._known_numbers.get(
             cmd.client_order_id, ""
         )
@@ -467,7 +487,7 @@ class KiwoomExecutionClient:
         """Today's executions Kiwoom lists, oldest first (the reverse of its newest-first listing),
         after ``cursor``; a cursor no longer listed gives them all (folded once by trade id)."""
         await self.connect()
-        rows = list(reversed(await self._fill_rows()))
+        rows = list(reversed((await self._listing(fresh_after_ns=self._started_ns)).fill_rows))
         now = self._now()
         day = _kst_day(now)
         reports: list[FillReport] = []
@@ -519,7 +539,6 @@ class KiwoomExecutionClient:
     async def reconcile(self) -> None:
         """After a reconnect: the executions since the last one seen (each missed fill once), then the
         orders this client thinks working are queried (a cancel the stream missed is reported)."""
-        self.reconciles += 1
         await self.fills_since(self._last_fill)
         for cid, order in list(self._orders.items()):
             if order.working and order.ord_no:
@@ -536,6 +555,7 @@ class KiwoomExecutionClient:
                         ts_event=now, ts_init=now, client_order_id=cid, reason="reconciled"
                     )
                     self._publish(order.ended)
+        self.reconciles += 1
 
     # ── the notice stream ──
 
@@ -606,13 +626,33 @@ class KiwoomExecutionClient:
 
     # ── helpers ──
 
-    async def _listing(self) -> _Listing:
-        listing = _Listing()
-        for row in await self._open_rows():
-            listing.open_rows[row.ord_no.strip()] = row
-        for fill in await self._fill_rows():
-            listing.fills.setdefault(fill.ord_no.strip(), []).append(fill)
-        return listing
+    async def _listing(self, *, fresh_after_ns: int) -> _Listing:
+        """Kiwoom's two lists, read anew unless the last reading began after ``fresh_after_ns`` and
+        ended within :data:`_LISTING_REUSE_NS`.
+
+        Reading them costs one request per page per api-id, and Kiwoom's per-api-id limit makes a
+        day of many executions take seconds: a recovery that queried each open order with its own
+        reading did not finish. One reading answers every query it is fresh enough for; a submit or a
+        cancel of this client drops it.
+        """
+        async with self._listing_lock:
+            cached = self._listing_cache
+            if (
+                cached is not None
+                and cached.started_ns >= fresh_after_ns
+                and self._now() - cached.finished_ns <= _LISTING_REUSE_NS
+            ):
+                return cached
+            listing = _Listing(started_ns=self._now())
+            for row in await self._open_rows():
+                listing.open_rows[row.ord_no.strip()] = row
+            listing.fill_rows = await self._fill_rows()
+            for fill in listing.fill_rows:
+                listing.fills.setdefault(fill.ord_no.strip(), []).append(fill)
+            listing.finished_ns = self._now()
+            self.listings += 1
+            self._listing_cache = listing
+            return listing
 
     async def _open_rows(self) -> list[OpenOrderRow]:
         rows: list[OpenOrderRow] = []

@@ -347,8 +347,11 @@ class LiveSession:
         if order is None or order.status.is_terminal:
             return None
         now = self.clock.now_ns()
+        # A broker that takes no client id matches the order by its time among other terms: on the
+        # venue's clock, which tests shift into a KRX session
+        venue_now = self.options.venue_clock.now_ns() if self.options.venue_clock is not None else now
         return QueryOrder(
-            ts_event=now,
+            ts_event=venue_now,
             ts_init=now,
             strategy=order.strategy,
             venue=order.venue,

@@ -47,6 +47,7 @@ from adapters.binance.emulator import serve_binance
 from adapters.bybit.emulator import serve_bybit
 from adapters.bybit.emulator_rest import exec_id
 from adapters.emulator import EmulatorOptions
+from adapters.emulator.exchange import OrderState
 from adapters.emulator.faults import parse_faults
 from adapters.emulator.server import RunningEmulator
 from adapters.kis.emulator import serve_kis
@@ -377,6 +378,8 @@ class Trial:
         account = self.emulators[name].exchange.accounts[self.key]
         for record in account.orders.values():
             cid = numbered.get(record.order_id)
+            if cid is None and record.state is OrderState.REJECTED:
+                continue  # refused at the order desk: the broker answers an error and gives it no number
             if cid is None:
                 self.result.lost.append(f"{name}: order {record.order_id} is not in the journal")
                 continue

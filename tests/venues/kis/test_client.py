@@ -29,9 +29,15 @@ from adapters.venue_errors import VenueHaltedError
 from engines.markets.krx import in_regular_session
 from engines.markets.krx_validator import is_trading_day, kst_date
 from engines.markets.specs import spec_for
-from engines.model.commands import QueryOrder, SubmitOrder
+from engines.model.commands import CancelOrder, QueryOrder, SubmitOrder
 from engines.model.enums import OrderType, ReportedStatus, Side
-from engines.model.events import OrderAccepted, OrderRejected, OrderStatusUnknown
+from engines.model.events import (
+    OrderAccepted,
+    OrderCanceled,
+    OrderFilled,
+    OrderRejected,
+    OrderStatusUnknown,
+)
 
 SYMBOL = "krx:005930"
 Env = Literal["real", "mock"]
@@ -321,3 +327,20 @@ async def test_a_round_trip_moves_cash_and_holdings_by_exactly_the_fills(
         assert after.get("005930") == Balance() and (await client.positions()).positions == {}
     finally:
         await client.close()
+
+
+async def test_a_cancel_tells_the_fills_before_it(emu: RunningEmulator, tmp_path: Path) -> None:
+    """KIS's cancel answer does not say what filled: the client reads the order's row first, so a
+    session stopping right after its cancels (the stop sequence) has journalled every fill."""
+    client = _client(emu, tmp_path)
+    buy = _order("p1", D(70_100), qty=D(1200))  # the ask holds 1000: the rest rests
+    assert isinstance((await client.submit(buy))[0], OrderAccepted)
+    cancel = CancelOrder(
+        ts_event=0, ts_init=0, strategy="t", venue="kis", client_order_id="p1", instrument=SYMBOL
+    )
+    assert isinstance((await client.cancel(cancel))[0], OrderCanceled)
+    await client.close()
+    told = [e async for e in client.events()]
+    ends = [isinstance(e, OrderCanceled) for e in told if isinstance(e, OrderFilled | OrderCanceled)]
+    assert ends == [False, True]  # the fill, then the cancel
+    assert next(e for e in told if isinstance(e, OrderFilled)).last_qty == D(1000)

@@ -146,6 +146,57 @@ def test_fills_are_the_growth_of_the_cumulative_quantity() -> None:
     assert (second[0].last_qty, second[0].last_px, second[0].cum_qty) == (D(6), D(70200), D(10))
 
 
+def test_a_fill_averaging_several_prices_folds_into_an_order_exactly() -> None:
+    """183,822 shares for 15,440,981 KRW: a quotient that does not terminate. Unrounded, its product
+    with the quantity needs more digits than an order's exact fill sums have, and the fill was dropped."""
+    from engines.model.enums import OrderType
+    from engines.model.events import OrderAccepted, OrderFilled, OrderSubmitted
+    from engines.orders.book import Orders
+
+    found = fill_delta(
+        _row(ord_qty="200000", tot_ccld_qty="183822", tot_ccld_amt="15440981"),
+        FillState(D(0), D(0)),
+        "c",
+        SPEC,
+        1,
+    )
+    assert found is not None
+    fill = found[0]
+    assert len(fill.last_px.as_tuple().digits) <= 28
+    assert abs(fill.last_px * fill.last_qty - D(15440981)) < D("1e-15")
+    orders = Orders()
+    orders.apply(
+        OrderSubmitted(
+            ts_event=0,
+            ts_init=0,
+            strategy="s",
+            client_order_id="c",
+            instrument="krx:005930",
+            side=Side.BUY,
+            order_type=OrderType.MARKET,
+            quantity=D(200000),
+            venue="kis",
+        )
+    )
+    orders.apply(OrderAccepted(ts_event=1, ts_init=1, client_order_id="c", venue_order_id="7"))
+    orders.apply(
+        OrderFilled(
+            ts_event=2,
+            ts_init=2,
+            client_order_id="c",
+            instrument="krx:005930",
+            side=Side.BUY,
+            trade_id=fill.trade_id,
+            last_qty=fill.last_qty,
+            last_px=fill.last_px,
+            cum_qty=fill.cum_qty,
+            fee=fill.fee,
+            fee_currency=fill.fee_currency,
+        )
+    )
+    assert orders.get("c").filled_qty == D(183822)  # type: ignore[union-attr]
+
+
 def test_a_sell_fill_pays_the_transaction_tax() -> None:
     found = fill_delta(
         _row(sll_buy_dvsn_cd="01", tot_ccld_qty="10", tot_ccld_amt="700000"),

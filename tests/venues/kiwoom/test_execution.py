@@ -174,3 +174,47 @@ async def _drain(client: KiwoomExecutionClient) -> list[object]:
     await client.close()
     async with asyncio.timeout(3):
         return [e async for e in client.events()]
+
+
+async def test_a_restart_reads_the_lists_once_for_all_its_queries(
+    emulator: RunningEmulator, tmp_path: Path
+) -> None:
+    """Kiwoom's per-api-id limit makes each reading of the two lists take a second per page: a
+    recovery that read them again for every order it queried did not finish."""
+    now = emulator.exchange.clock.now_ns()
+    first = _client(emulator, tmp_path, private_stream=False)
+    cmds = [_order(f"o{i}", D(60000 - 100 * i), ts=now) for i in range(5)]
+    numbers = {}
+    for cmd in cmds:
+        answer = (await first.submit(cmd))[0]
+        assert isinstance(answer, OrderAccepted)
+        numbers[cmd.client_order_id] = answer.venue_order_id
+    await first.close()
+
+    restarted = _client(emulator, tmp_path, private_stream=False, order_numbers=numbers)
+    for cmd in cmds:
+        assert (await restarted.query(_query(cmd))).status is ReportedStatus.ACCEPTED
+    await restarted.fills_since(None)
+    assert restarted.listings == 1
+    # a submit drops the reading: the next query sees the lists anew
+    fresh = _order("o9", D(55000), ts=emulator.exchange.clock.now_ns())
+    assert isinstance((await restarted.submit(fresh))[0], OrderAccepted)
+    assert (await restarted.query(_query(fresh))).status is ReportedStatus.ACCEPTED
+    assert restarted.listings == 2
+    await restarted.close()
+
+
+async def test_a_query_never_answers_from_a_reading_older_than_its_create(tmp_path: Path) -> None:
+    """An outcome-unknown create is resolved only by a reading begun after its answer was due: an
+    older reading would not list it, and a not_found from it would let the caller send it again."""
+    emu = await _emulator(faults="accept-then-timeout=1")
+    try:
+        client = _client(emu, tmp_path, timeout_s=0.3, private_stream=False)
+        await client.fills_since(None)  # a reading from before the create
+        cmd = _order("c1", ts=emu.exchange.clock.now_ns())
+        assert isinstance((await client.submit(cmd))[0], OrderStatusUnknown)
+        assert (await client.query(_query(cmd))).status is ReportedStatus.ACCEPTED
+        assert client.listings == 2
+        await client.close()
+    finally:
+        await emu.close()
