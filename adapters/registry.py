@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Final, Literal
 
@@ -66,10 +66,13 @@ def market_data_for(
     ws_url: str | None = None,
     keys: tuple[str, str] | None = None,
     token_dir: Path | None = None,
+    clock_ns: Callable[[], int] = time.time_ns,
 ) -> MarketDataClient:
     """A market-data client of ``venue`` for ``symbols``. ``rest_url``/``ws_url`` point it at
     other roots (an emulator: ``http://127.0.0.1:PORT``, ``ws://127.0.0.1:PORT``). The brokers
-    (:data:`KEYED_MARKET_DATA`) need ``keys`` (app key, secret) and cache their token in ``token_dir``."""
+    (:data:`KEYED_MARKET_DATA`) need ``keys`` (app key, secret) and cache their token in ``token_dir``;
+    their frames carry a time of day only, dated by ``clock_ns`` (the venue's clock: a drill shifts it
+    into a KRX session, and the paper venue that matches against these quotes reads the same clock)."""
     if venue not in MARKETS_OF:
         raise VenueSetupError(f"no market-data client for venue {venue!r}; choose {', '.join(MARKETS_OF)}")
     markets = list(dict.fromkeys(market_of(s) for s in symbols))
@@ -89,7 +92,13 @@ def market_data_for(
                 hint=f"Set [venues.{venue}] credentials in the run configuration.",
             )
         return _broker_market_data(
-            venue, environment=environment, rest_url=rest_url, ws_url=ws_url, keys=keys, token_dir=token_dir
+            venue,
+            environment=environment,
+            rest_url=rest_url,
+            ws_url=ws_url,
+            keys=keys,
+            token_dir=token_dir,
+            clock_ns=clock_ns,
         )
     if venue == "binance":
         from adapters.binance.config import BinanceConfig  # noqa: PLC0415
@@ -123,18 +132,19 @@ def _broker_market_data(
     ws_url: str | None,
     keys: tuple[str, str],
     token_dir: Path | None,
+    clock_ns: Callable[[], int],
 ) -> MarketDataClient:
     if venue == "kis":
         from adapters.kis.config import KisConfig  # noqa: PLC0415
         from adapters.kis.market_data import KisMarketData  # noqa: PLC0415
 
         kis = KisConfig(environment=environment, rest_url=rest_url, ws_url=ws_url)
-        return KisMarketData(kis, keys[0], keys[1], cache_dir=token_dir)
+        return KisMarketData(kis, keys[0], keys[1], cache_dir=token_dir, clock_ns=clock_ns)
     from adapters.kiwoom.config import KiwoomConfig  # noqa: PLC0415
     from adapters.kiwoom.market_data import KiwoomMarketData  # noqa: PLC0415
 
     kiwoom = KiwoomConfig(environment=environment, rest_url=rest_url, ws_url=ws_url)
-    return KiwoomMarketData(kiwoom, keys[0], keys[1], token_dir=token_dir)
+    return KiwoomMarketData(kiwoom, keys[0], keys[1], token_dir=token_dir, clock_ns=clock_ns)
 
 
 class BarsFromTrades:

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -35,6 +36,9 @@ VENUE_DECODERS = ("binance-spot", "binance-usdm", "bybit", "kis", "kiwoom")
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
+
+if TYPE_CHECKING:
+    from daemon.replay import ReplayConfig
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -95,6 +99,12 @@ def _add_strategy_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+_INSTRUMENTS_HELP = (
+    "TOML file of your own markets and symbols (tick, lot, fees, ...), for data of a market the "
+    "built-in table does not know (docs/replay.md, 'Your own instruments')"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="vibetrading",
@@ -125,6 +135,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="preflight a run configuration (docs/run.md) instead: its strategy, venues × mode, "
         "credentials (live) and state directory, without connecting",
+    )
+    p_validate.add_argument(
+        "--instruments",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help=_INSTRUMENTS_HELP,
     )
     p_validate.add_argument("--json", action="store_true", help="print the result as JSON")
 
@@ -200,6 +217,75 @@ def build_parser() -> argparse.ArgumentParser:
     p_replay.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio", help="event loop")
     p_replay.add_argument("--json", action="store_true", help="print report.json instead of the table")
     p_replay.add_argument("--quiet", action="store_true", help="no progress line on stderr")
+    p_replay.add_argument(
+        "--instruments",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help=_INSTRUMENTS_HELP,
+    )
+
+    # ── sweep: many replays as Ray tasks (docs/sweep.md) ──
+    p_sweep = sub.add_parser(
+        "sweep", help="parameter sweep or walk-forward test: every trial a replay, on Ray"
+    )
+    _add_strategy_options(p_sweep)
+    p_sweep.add_argument(
+        "--data", action="append", type=Path, required=True, metavar="FILE", help="market data (repeatable)"
+    )
+    p_sweep.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="NAME=V1,V2,...",
+        help="a parameter and its values, or NAME=LO..HI (repeatable; a grid runs every combination)",
+    )
+    p_sweep.add_argument(
+        "--objective",
+        default="total_return",
+        metavar="KEY[:max|:min]",
+        help="report.json key that ranks trials",
+    )
+    p_sweep.add_argument(
+        "--walk-forward",
+        default=None,
+        metavar="TRAIN/TEST",
+        help="rolling windows, e.g. 7d/1d: the grid on each train window, its best on the test after it",
+    )
+    p_sweep.add_argument("--search", choices=["grid", "optuna"], default="grid", help="how trials are chosen")
+    p_sweep.add_argument("--trials", type=int, default=None, metavar="N", help="trials of --search optuna")
+    p_sweep.add_argument(
+        "--seed", type=int, default=0, help="every replay's seed (as replay --seed) and the Optuna sampler's"
+    )
+    p_sweep.add_argument(
+        "--address", default=None, metavar="ADDR", help="join this Ray cluster (default: a local Ray)"
+    )
+    p_sweep.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, metavar="N", help="CPUs of the local Ray"
+    )
+    p_sweep.add_argument(
+        "--cash", type=_decimal, default=Decimal(100_000), help="initial cash of every trial"
+    )
+    p_sweep.add_argument("--fee-bps", type=_decimal, default=None, metavar="BPS", help="as replay --fee-bps")
+    p_sweep.add_argument(
+        "--latency-ms", type=_decimal, default=Decimal(0), metavar="MS", help="as replay --latency-ms"
+    )
+    p_sweep.add_argument("--sample-ms", type=int, default=1000, metavar="MS", help="as replay --sample-ms")
+    p_sweep.add_argument(
+        "--reject-prob", type=_decimal, default=None, metavar="P", help="as replay --reject-prob"
+    )
+    p_sweep.add_argument(
+        "--reject-every", type=int, default=None, metavar="N", help="as replay --reject-every"
+    )
+    p_sweep.add_argument(
+        "--loop", choices=["asyncio", "uvloop"], default="asyncio", help="event loop of each replay"
+    )
+    p_sweep.add_argument(
+        "--out", type=Path, default=Path("runs/sweep"), metavar="DIR", help="output directory"
+    )
+    p_sweep.add_argument("--force", action="store_true", help="replace a previous sweep's output in --out")
+    p_sweep.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    p_sweep.add_argument("--instruments", type=Path, default=None, metavar="FILE", help=_INSTRUMENTS_HELP)
 
     p_journal = sub.add_parser("journal", help="inspect a run's journal")
     jsub = p_journal.add_subparsers(dest="journal_command", required=True, metavar="ACTION")
@@ -389,6 +475,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             mode=Mode(mode),
             params=args.param,
             expected_type=args.expected_type,
+            instruments=args.instruments,
         )
     except VibeError as exc:
         _report_error(exc, as_json=args.json)
@@ -479,12 +566,31 @@ def _decimal(text: str) -> Decimal:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     if args.journal is not None:
+        if args.instruments is not None:
+            raise UsageError("--instruments applies to a replay of --data, not to --journal")
         return _replay_journal(args)
     if not args.data:
         raise UsageError("replay needs --data FILE (market data), or --journal DIR (a recorded session)")
-    from daemon.replay import ReplayConfig, check_options, latency_ns, replay  # noqa: PLC0415 - keeps validate's start-up small
+    from daemon.replay import check_options, replay  # noqa: PLC0415 - keeps validate's start-up small
 
-    cfg = ReplayConfig(
+    cfg = _replay_config(args, quiet=args.quiet)
+    check_options(cfg)  # before the strategy loads: a bad option never costs a load
+    loaded = load_strategy(args.strategy, params=args.param, expected_type=args.expected_type)
+    result = replay(cfg, loaded=loaded)
+    for warning in result.report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.json:
+        sys.stdout.write((result.out / "report.json").read_text())
+    else:
+        print(summary_table(result.report, result.out))
+    return EXIT_OK
+
+
+def _replay_config(args: argparse.Namespace, *, quiet: bool) -> ReplayConfig:
+    """The replay a ``replay`` or ``sweep`` command line describes (a sweep's trials start from it)."""
+    from daemon.replay import ReplayConfig, latency_ns  # noqa: PLC0415 - keeps validate's start-up small
+
+    return ReplayConfig(
         strategy=args.strategy,
         data=tuple(args.data),
         out=args.out,
@@ -497,18 +603,37 @@ def cmd_replay(args: argparse.Namespace) -> int:
         sample_ns=args.sample_ms * NS_PER_MS,
         loop=args.loop,
         seed=args.seed,
-        quiet=args.quiet,
+        quiet=quiet,
         force=args.force,
+        instruments=args.instruments,
     )
-    check_options(cfg)  # before the strategy loads: a bad option never costs a load
-    loaded = load_strategy(args.strategy, params=args.param, expected_type=args.expected_type)
-    result = replay(cfg, loaded=loaded)
-    for warning in result.report.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    if args.json:
-        sys.stdout.write((result.out / "report.json").read_text())
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from daemon.sweep import run, spec  # noqa: PLC0415 - Ray and Optuna only for a sweep
+
+    cfg = run.SweepConfig(
+        base=_replay_config(args, quiet=True),
+        axes=spec.parse_grid(args.grid),
+        objective=spec.parse_objective(args.objective, run.OBJECTIVE_KEYS),
+        search=args.search,
+        trials=args.trials,
+        walk_forward=None if args.walk_forward is None else spec.parse_walk_forward(args.walk_forward),
+        address=args.address,
+        workers=args.workers,
+        expected_type=args.expected_type,
+        progress=not args.quiet,
+    )
+    result = run.run_sweep(cfg)
+    failed = sum(r["status"] != "ok" for r in result.rows)
+    print(f"trials     {len(result.rows)} ({failed} failed)")
+    if result.best is None:
+        print("best       none (no trial has a value for the objective)")
     else:
-        print(summary_table(result.report, result.out))
+        row = next(r for r in result.rows if r["trial"] == result.best)
+        params = " ".join(f"{k}={v}" for k, v in row["params"].items())
+        print(f"best       trial {result.best}: {params}  {cfg.objective.key} {row['objective']}")
+    print(f"output     {result.out}/ (results.csv, results.json, sweep.html, best/, trials/)")
     return EXIT_OK
 
 
@@ -720,6 +845,7 @@ def _report_error(exc: VibeError, *, as_json: bool) -> None:
 COMMANDS = {
     "validate": cmd_validate,
     "replay": cmd_replay,
+    "sweep": cmd_sweep,
     "journal": cmd_journal,
     "data": cmd_data,
     "venue": cmd_venue,

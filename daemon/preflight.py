@@ -13,10 +13,11 @@ from pathlib import Path
 import msgspec
 
 from adapters.capabilities import Mode, preflight
+from daemon.instruments import Instruments, resolve
+from daemon.instruments import load as load_instruments
 from engines.errors import VibeError
 from engines.kernel import Engine, make_engine
 from engines.ledger import Ledger
-from engines.markets.specs import spec_for
 from engines.orders.book import Orders
 from engines.strategy.declaration import StrategySpec, declare, parse_overrides
 from engines.strategy.sandbox.runtime import load_module
@@ -74,24 +75,35 @@ def validate(
     mode: Mode = Mode.BACKTEST,
     params: Sequence[str] = (),
     expected_type: str | None = None,
+    instruments: Path | None = None,
 ) -> LoadedStrategy:
-    """Everything ``validate`` checks; raises a :class:`VibeError` (exit 1) or :class:`UsageError`."""
+    """Everything ``validate`` checks; raises a :class:`VibeError` (exit 1) or :class:`UsageError`.
+
+    ``instruments`` is a replay's instruments file: its markets are the simulated venue's, so in a
+    backtest the venue check skips the symbols it defines (a live venue lists its own markets).
+    """
     loaded = load_strategy(path, params=params, expected_type=expected_type)
+    user = load_instruments(instruments) if instruments is not None else None
+    universe = loaded.spec.universe
     try:
-        preflight(venues, mode, loaded.spec.universe)
-        build_engine(loaded)
+        if mode is Mode.BACKTEST:
+            resolve(universe, user)  # first: VT135 says how to define an unknown market, VT134 does not
+            if user is not None:
+                universe = tuple(s for s in universe if not user.user.defines(s))
+        preflight(venues, mode, universe)
+        build_engine(loaded, instruments=user)
     except VibeError as exc:
         exc.file = exc.file or loaded.spec.file
         raise
     return loaded
 
 
-def build_engine(loaded: LoadedStrategy) -> Engine:
+def build_engine(loaded: LoadedStrategy, *, instruments: Instruments | None = None) -> Engine:
     """The strategy's engine, built as a run builds it: its constructor checks every setting it reads
     (a portfolio's schedule, an arbitrage's legs and policy, ...), so what a run would refuse at
     start, validate refuses too, with the same code."""
     spec = loaded.spec
-    specs = {symbol: spec_for(symbol) for symbol in spec.universe}
+    specs = resolve(spec.universe, instruments)
     currency = specs[spec.universe[0]].quote
     return make_engine(spec, Ledger(), Orders(), currency=currency, specs=specs)
 

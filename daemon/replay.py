@@ -29,6 +29,8 @@ import msgspec
 
 from adapters.capabilities import Mode, preflight
 from daemon import data, outdir, report, report_html
+from daemon.instruments import Instruments, resolve
+from daemon.instruments import load as load_instruments
 from daemon.interrupt import Interrupted, interruptible
 from daemon.journal import FileJournal, file_sha256
 from daemon.preflight import LoadedStrategy, load_strategy
@@ -36,8 +38,7 @@ from engines.clock import ReplayClock
 from engines.errors import VibeError
 from engines.kernel import JournalPort, Kernel, make_engine
 from engines.ledger import Ledger
-from engines.markets.specs import spec_for
-from engines.model.events import AnyEvent, MarketEvent, RunStarted
+from engines.model.events import AnyEvent, DataFile, MarketEvent, RunSettings, RunStarted
 from engines.model.instruments import InstrumentSpec
 from engines.orders.book import Orders
 from engines.sim.venue import SimVenue
@@ -64,6 +65,11 @@ class ReplayConfig(msgspec.Struct, frozen=True, kw_only=True):
     quiet: bool = False
     #: replace a previous run's output in ``out`` (never anything else)
     force: bool = False
+    #: a TOML file of the user's own markets and symbols (daemon/instruments.py)
+    instruments: Path | None = None
+    #: replay only the events with ``start_ns <= ts_event < end_ns`` (a sweep's walk-forward window)
+    start_ns: int | None = None
+    end_ns: int | None = None
 
 
 class ReplayResult(msgspec.Struct, frozen=True):
@@ -167,10 +173,12 @@ async def _replay(
     sources: Sequence[data.SourceInfo],
     work: Path,
     progress: Callable[[int], None],
+    *,
+    instruments: Instruments | None = None,
 ) -> Kernel:
     """Fold the data into a journal in ``work``; the kernel that folded it is the result."""
     spec = loaded.spec
-    specs = {symbol: spec_for(symbol) for symbol in spec.universe}
+    specs = resolve(spec.universe, instruments)
     if cfg.fee_bps is not None:
         # one fee for every fill: the specs say so too, so engines that size orders with the
         # spec's fee (a portfolio's buy phase) size them with the fee the venue will charge
@@ -186,6 +194,8 @@ async def _replay(
             code="VT510",
         )
     batches = data.sources_from_args(cfg.data)
+    if cfg.start_ns is not None or cfg.end_ns is not None:
+        batches = _time_window(batches, cfg.start_ns, cfg.end_ns)
     first = next(batches, None)
     if first is None:
         raise data.DataError("the data holds no market events", code="VT506")
@@ -206,6 +216,7 @@ async def _replay(
                 params=spec.params_as_strings(),
                 strategy_sha256=loaded.source_sha256,
                 data_sha256=tuple(s.sha256 for s in sources),
+                settings=run_settings(cfg, sources, instruments),
             ),
             [specs[s] for s in sorted(specs)],
             cfg.cash,
@@ -217,19 +228,59 @@ async def _replay(
     return kernel
 
 
+def run_settings(
+    cfg: ReplayConfig, sources: Sequence[data.SourceInfo], instruments: Instruments | None = None
+) -> RunSettings:
+    """The run record's settings: what the report shows beside the strategy and its parameters."""
+    user = None
+    if instruments is not None:
+        user = DataFile(
+            name=instruments.path.name, format="toml", sha256=instruments.sha256, bytes=instruments.size
+        )
+    return RunSettings(
+        instruments=user,
+        cash=cfg.cash,
+        fee_bps=cfg.fee_bps,
+        latency_ns=cfg.latency_ns,
+        reject_every=cfg.reject_every,
+        reject_prob=cfg.reject_prob,
+        seed=cfg.seed,
+        sample_ns=cfg.sample_ns,
+        data=tuple(
+            DataFile(name=Path(s.path).name, format=s.format, sha256=s.sha256, bytes=s.bytes) for s in sources
+        ),
+    )
+
+
 def _write_report(kernel: Kernel, work: Path) -> report.Report:
     sha = file_sha256(work / JOURNAL_NAME)
-    rep, curve, trips = report.build(
+    run = report.build_run(
         read_journal(work / JOURNAL_NAME),
         currency=kernel.currency,
         market_events=kernel.market_events,
         journal_sha256=sha,
     )
-    (work / "report.json").write_bytes(report.render_json(rep))
-    (work / "trades.csv").write_text(report.render_trades_csv(trips))
-    (work / "equity.csv").write_text(report.render_equity_csv(curve))
-    (work / "report.html").write_text(report_html.render(rep, curve, trips))
-    return rep
+    (work / "report.json").write_bytes(report.render_json(run.report))
+    (work / "trades.csv").write_text(report.render_trades_csv(run.trips))
+    (work / "equity.csv").write_text(report.render_equity_csv(run.curve))
+    html = report_html.render(run.report, run.curve, run.trips, series=run.series)
+    (work / "report.html").write_text(html)
+    return run.report
+
+
+def _time_window(
+    batches: Iterator[list[MarketEvent]], start_ns: int | None, end_ns: int | None
+) -> Iterator[list[MarketEvent]]:
+    lo = start_ns if start_ns is not None else -(2**63)
+    hi = end_ns if end_ns is not None else 2**63
+    for batch in batches:
+        if batch[-1].ts_event < lo:
+            continue
+        if batch[0].ts_event >= hi:
+            return  # the stream is in time order: nothing after this batch is inside
+        kept = [e for e in batch if lo <= e.ts_event < hi]
+        if kept:
+            yield kept
 
 
 def _chain(first: list[MarketEvent], rest: Iterator[list[MarketEvent]]) -> Iterator[list[MarketEvent]]:
@@ -344,12 +395,23 @@ def replay(cfg: ReplayConfig, *, loaded: LoadedStrategy | None = None) -> Replay
     """
     check_options(cfg)
     loaded = loaded or load_strategy(cfg.strategy, params=cfg.params)
-    preflight(["sim"], Mode.BACKTEST, loaded.spec.universe)
+    instruments = load_instruments(cfg.instruments) if cfg.instruments is not None else None
+    universe = loaded.spec.universe
+    # specs before the venue check: a market nobody defines gets VT135, whose hint shows how to
+    # define it, and a market the file defines is the simulated venue's by definition
+    resolve(universe, instruments)
+    preflight(
+        ["sim"],
+        Mode.BACKTEST,
+        [s for s in universe if instruments is None or not instruments.user.defines(s)],
+    )
     sources = data.check_sources(cfg.data)  # the same file twice, a pipe, ...: refused before the run
     progress = Progress(sys.stderr, enabled=not cfg.quiet and sys.stderr.isatty())
     with interruptible(), outdir.WorkDir(cfg.out, command="replay", force=cfg.force) as work:
         try:
-            kernel = _run_loop(cfg.loop, _replay(cfg, loaded, sources, work.path, progress))
+            kernel = _run_loop(
+                cfg.loop, _replay(cfg, loaded, sources, work.path, progress, instruments=instruments)
+            )
         finally:
             progress.done()
         try:
@@ -362,10 +424,10 @@ def replay(cfg: ReplayConfig, *, loaded: LoadedStrategy | None = None) -> Replay
                 code="VT704",
                 file=str(kept / JOURNAL_NAME),
             ) from None
-        work.commit(
-            outdir.files_in(work.path),
-            {"journal_sha256": rep.journal_sha256, "strategy": loaded.spec.name},
-        )
+        meta: dict[str, object] = {"journal_sha256": rep.journal_sha256, "strategy": loaded.spec.name}
+        if instruments is not None:
+            meta["instruments_sha256"] = instruments.sha256
+        work.commit(outdir.files_in(work.path), meta)
     return ReplayResult(cfg.out, rep)  # as the user wrote it: the summary shows their path
 
 

@@ -12,29 +12,30 @@ import csv
 import io
 from collections.abc import Iterable
 from decimal import Decimal
-from itertools import pairwise
 
 import msgspec
 
+from daemon import report_metrics
 from engines.decimals import REPORT_CONTEXT
 from engines.ledger import Ledger
 from engines.model.events import (
     ArbitrageResolved,
     CashAdjusted,
     Event,
+    InstrumentDefined,
     MarkPrice,
     OrderFilled,
     OrderRejected,
     OrderSubmitted,
     Rebalanced,
+    RunSettings,
     RunStarted,
     SnapshotSkipped,
 )
-from engines.units import NS_PER_DAY
 
-RATIO_PLACES = Decimal("1e-10")
+RATIO_PLACES = report_metrics.RATIO_PLACES
 _CTX = REPORT_CONTEXT
-NS_PER_YEAR = 365 * NS_PER_DAY
+NS_PER_YEAR = report_metrics.NS_PER_YEAR
 
 
 class RoundTrip(msgspec.Struct, frozen=True, kw_only=True):
@@ -67,9 +68,11 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     final_equity: str
     total_return: str
     max_drawdown: str
-    sharpe: str
+    #: null, with the reason in ``metrics_omitted``, for a run too short to annualise (docs/report.md)
+    sharpe: str | None
     exposure: str
-    win_rate: str
+    #: null without round trips
+    win_rate: str | None
     round_trips: int
     orders: int
     rejected_orders: int
@@ -91,6 +94,45 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     equity_by_currency: dict[str, str]
     #: what a reader must not miss: a run that never traded, every order rejected
     warnings: list[str] = msgspec.field(default_factory=list)
+    # ── the standard metrics (docs/report.md); null when they do not exist for the run ──
+    cagr: str | None = None
+    volatility: str | None = None
+    sortino: str | None = None
+    calmar: str | None = None
+    max_drawdown_duration_ns: int = 0
+    max_drawdown_recovered: bool = True
+    longest_drawdown_ns: int = 0
+    profit_factor: str | None = None
+    avg_trade: str | None = None
+    best_trade: str | None = None
+    worst_trade: str | None = None
+    avg_holding_ns: int | None = None
+    #: why each null metric above is null
+    metrics_omitted: dict[str, str] = msgspec.field(default_factory=dict)
+    #: UTC month (YYYY-MM) -> the month's return
+    monthly_returns: dict[str, str] = msgspec.field(default_factory=dict)
+    #: buying the universe in equal parts at its first marks and holding it (no fees)
+    benchmark_return: str | None = None
+    #: the strategy's parameters and source sha256, from the run record
+    params: dict[str, str] = msgspec.field(default_factory=dict)
+    strategy_sha256: str = ""
+    #: the run record's settings and data files; null for a journal written without them
+    settings: RunSettings | None = None
+
+
+class Series(msgspec.Struct, frozen=True, kw_only=True):
+    """What the charts draw beside the equity curve, one value per equity sample."""
+
+    benchmark: list[Decimal]
+    #: the last mark of each symbol at each sample (None before its first mark)
+    prices: dict[str, list[Decimal | None]]
+
+
+class RunReport(msgspec.Struct, frozen=True, kw_only=True):
+    report: Report
+    curve: list[EquityPoint]
+    trips: list[RoundTrip]
+    series: Series
 
 
 class _OpenTrip(msgspec.Struct):
@@ -150,6 +192,17 @@ def build(
     market_events: int,
     journal_sha256: str,
 ) -> tuple[Report, list[EquityPoint], list[RoundTrip]]:
+    run = build_run(events, currency=currency, market_events=market_events, journal_sha256=journal_sha256)
+    return run.report, run.curve, run.trips
+
+
+def build_run(
+    events: Iterable[Event],
+    *,
+    currency: str,
+    market_events: int,
+    journal_sha256: str,
+) -> RunReport:
     ledger = Ledger()
     trips = _TripTracker()
     curve: list[EquityPoint] = []
@@ -165,6 +218,14 @@ def build(
     rebalances = stale = 0
     turnover = Decimal(0)
     outcomes: dict[str, int] = {}
+    settings: RunSettings | None = None
+    params: dict[str, str] = {}
+    strategy_sha = ""
+    symbols: list[str] = []
+    marks: dict[str, Decimal] = {}
+    first_marks: dict[str, Decimal] = {}
+    benchmark: list[Decimal] = []
+    prices: dict[str, list[Decimal | None]] = {}
 
     def sample(ts: int) -> None:
         nonlocal peak
@@ -173,6 +234,9 @@ def build(
         drawdown = _CTX.divide(peak - equity, peak) if peak > 0 else Decimal(0)
         exposed = any(ledger.position(s).qty != 0 for s in traded)
         curve.append(EquityPoint(ts, equity, ledger.cash(currency), drawdown, exposed))
+        benchmark.append(_buy_and_hold(initial or Decimal(0), symbols, first_marks, marks))
+        for symbol in symbols:
+            prices[symbol].append(marks.get(symbol))
 
     for event in events:
         records += 1
@@ -195,6 +259,12 @@ def build(
         match event:
             case RunStarted():
                 strategy, strategy_type = event.strategy, event.strategy_type
+                params, strategy_sha = dict(sorted(event.params.items())), event.strategy_sha256
+                if isinstance(event.settings, RunSettings):
+                    settings = event.settings
+            case InstrumentDefined() if event.spec.symbol not in prices:
+                symbols.append(event.spec.symbol)
+                prices[event.spec.symbol] = [None] * len(curve)
             case CashAdjusted() if initial is None:
                 initial = ledger.equity(currency)
             case OrderSubmitted():
@@ -210,6 +280,8 @@ def build(
                 outcomes[event.outcome] = outcomes.get(event.outcome, 0) + 1
             case MarkPrice():
                 pending_sample, pending_ts = True, event.ts_event
+                marks[event.instrument] = event.price
+                first_marks.setdefault(event.instrument, event.price)
             case _:
                 pass
         if isinstance(event, CashAdjusted | OrderFilled):
@@ -220,6 +292,14 @@ def build(
 
     start = initial if initial is not None else Decimal(0)
     final = ledger.equity(currency)
+    metrics = report_metrics.compute(
+        [report_metrics.Sample(p.ts_ns, p.equity, p.drawdown) for p in curve],
+        [report_metrics.Trade(t.entry_ts_ns, t.exit_ts_ns, t.pnl) for t in trips.trips],
+        initial=start,
+        final=final,
+        first_ts_ns=first_ts,
+        last_ts_ns=last_ts,
+    )
     report = Report(
         strategy=strategy,
         strategy_type=strategy_type,
@@ -227,12 +307,10 @@ def build(
         initial_equity=_money(start),
         final_equity=_money(final),
         total_return=_ratio(_CTX.divide(final - start, start) if start else Decimal(0)),
-        max_drawdown=_ratio(max((p.drawdown for p in curve), default=Decimal(0))),
-        sharpe=_ratio(_sharpe(curve)),
+        max_drawdown=metrics.max_drawdown,
+        sharpe=metrics.sharpe,
         exposure=_ratio(_CTX.divide(sum(p.exposed for p in curve), len(curve)) if curve else Decimal(0)),
-        win_rate=_ratio(
-            _CTX.divide(sum(t.pnl > 0 for t in trips.trips), len(trips.trips)) if trips.trips else Decimal(0)
-        ),
+        win_rate=metrics.win_rate,
         round_trips=len(trips.trips),
         orders=orders,
         rejected_orders=rejected,
@@ -250,8 +328,42 @@ def build(
         arbitrages=dict(sorted(outcomes.items())),
         equity_by_currency={c: _money(ledger.equity(c)) for c in sorted(ledger.snapshot().cash)},
         warnings=_warnings(orders=orders, rejected=rejected, fills=fills),
+        cagr=metrics.cagr,
+        volatility=metrics.volatility,
+        sortino=metrics.sortino,
+        calmar=metrics.calmar,
+        max_drawdown_duration_ns=metrics.max_drawdown_duration_ns,
+        max_drawdown_recovered=metrics.max_drawdown_recovered,
+        longest_drawdown_ns=metrics.longest_drawdown_ns,
+        profit_factor=metrics.profit_factor,
+        avg_trade=metrics.avg_trade,
+        best_trade=metrics.best_trade,
+        worst_trade=metrics.worst_trade,
+        avg_holding_ns=metrics.avg_holding_ns,
+        metrics_omitted=metrics.omitted,
+        monthly_returns=metrics.monthly_returns,
+        benchmark_return=_ratio(_CTX.divide(benchmark[-1] - start, start)) if benchmark and start else None,
+        params=params,
+        strategy_sha256=strategy_sha,
+        settings=settings,
     )
-    return report, curve, trips.trips
+    return RunReport(
+        report=report, curve=curve, trips=trips.trips, series=Series(benchmark=benchmark, prices=prices)
+    )
+
+
+def _buy_and_hold(
+    initial: Decimal, symbols: list[str], first: dict[str, Decimal], marks: dict[str, Decimal]
+) -> Decimal:
+    """The initial equity split equally over the universe at each symbol's first mark, held: a symbol
+    not marked yet holds its part in cash."""
+    if not symbols:
+        return initial
+    growth = sum(
+        (_CTX.divide(marks[s], first[s]) if first.get(s) else Decimal(1) for s in symbols),
+        Decimal(0),
+    )
+    return _CTX.divide(_CTX.multiply(initial, growth), len(symbols))
 
 
 def _warnings(*, orders: int, rejected: int, fills: int) -> list[str]:
@@ -268,11 +380,18 @@ def _warnings(*, orders: int, rejected: int, fills: int) -> list[str]:
 
 
 def display(value: object) -> str:
-    """A report value as a person reads it: lists and maps without Python's brackets and quotes."""
-    if isinstance(value, list):
-        return "; ".join(map(str, value)) if value else "none"
+    """A report value as a person reads it: lists and maps without Python's brackets and quotes,
+    structs as their fields, null as "n/a" (never "None")."""
+    if isinstance(value, msgspec.Struct):
+        value = msgspec.to_builtins(value)
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return "; ".join(map(display, value)) if value else "none"
     if isinstance(value, dict):
-        return ", ".join(f"{k} {v}" for k, v in value.items()) if value else "none"
+        return ", ".join(f"{k} {display(v)}" for k, v in value.items()) if value else "none"
     return str(value)
 
 
@@ -283,24 +402,6 @@ def _ratio(value: Decimal) -> str:
 def _money(value: Decimal) -> str:
     """Exact, in plain notation, without the trailing zeros that exact arithmetic accumulates."""
     return format(value.normalize(_CTX), "f") if value else "0"
-
-
-def _sharpe(curve: list[EquityPoint]) -> Decimal:
-    """Mean over standard deviation of per-sample returns, annualised by the median sample interval."""
-    if len(curve) < 3:
-        return Decimal(0)
-    returns = [_CTX.divide(b.equity - a.equity, a.equity) for a, b in pairwise(curve) if a.equity]
-    n = len(returns)
-    if n < 2:
-        return Decimal(0)
-    mean = _CTX.divide(sum(returns, Decimal(0)), n)
-    var = _CTX.divide(sum(((r - mean) ** 2 for r in returns), Decimal(0)), n - 1)
-    if var == 0:
-        return Decimal(0)
-    gaps = sorted(b.ts_ns - a.ts_ns for a, b in pairwise(curve))
-    step = gaps[len(gaps) // 2] or 1
-    periods = _CTX.divide(Decimal(NS_PER_YEAR), Decimal(step))
-    return _CTX.multiply(_CTX.divide(mean, var.sqrt(_CTX)), periods.sqrt(_CTX))
 
 
 def render_json(report: Report) -> bytes:

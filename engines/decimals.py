@@ -23,6 +23,9 @@ context                           used for                    prec  rounding    
 :data:`PORTFOLIO_CONTEXT`         portfolio sizing            50    **down**      ±999,999     I, D, O
 :data:`LEG_SIZE_CONTEXT`          arbitrage leg sizing        60    **floor**     ±999,999     I, D, O
 :data:`REPORT_CONTEXT`            report ratios (daemon/)     50    half-even     ±999,999     I, D, O
+:data:`INDICATOR_EXACT_CONTEXT`   an indicator's sums         max   half-even     max          I, D, O, **X**
+:data:`INDICATOR_STATE_CONTEXT`   EMA/RSI/ATR state, roots    50    half-even     ±999,999     I, D, O
+:data:`INDICATOR_VALUE_CONTEXT`   indicator values            28    half-even     ±999,999     I, D, O
 ================================  ==========================  ====  ============  ===========  =============
 
 (traps: I ``InvalidOperation``, D ``DivisionByZero``, O ``Overflow``, X ``Inexact``; "max" is
@@ -66,6 +69,9 @@ from typing import Final
 
 __all__ = [
     "AVG_PX_CONTEXT",
+    "INDICATOR_EXACT_CONTEXT",
+    "INDICATOR_STATE_CONTEXT",
+    "INDICATOR_VALUE_CONTEXT",
     "LEDGER_CONTEXT",
     "LEDGER_DIVISION_CONTEXT",
     "LEG_SIZE_CONTEXT",
@@ -138,6 +144,19 @@ PORTFOLIO_CONTEXT: Final = _context(50, ROUND_DOWN, -_E, _E, _NO_ANSWER)
 
 LEG_SIZE_CONTEXT: Final = _context(60, ROUND_FLOOR, -_E, _E, _NO_ANSWER)
 """Arbitrage leg sizing and leg sums: FLOOR is what lot rounding wants."""
+
+# ── indicators (engines/indicators.py) ──────────────────────────────────────────────────────────
+
+INDICATOR_EXACT_CONTEXT: Final = _context(
+    MAX_PREC, ROUND_HALF_EVEN, MIN_EMIN, MAX_EMAX, (*_NO_ANSWER, Inexact)
+)
+"""An indicator's running sums, differences and the products of a comparison: never rounded."""
+
+INDICATOR_STATE_CONTEXT: Final = _context(50, ROUND_HALF_EVEN, -_E, _E, _NO_ANSWER)
+"""The one rounding per update of a recursive indicator's state (EMA, RSI, ATR) and Bollinger's root."""
+
+INDICATOR_VALUE_CONTEXT: Final = _context(28, ROUND_HALF_EVEN, -_E, _E, _NO_ANSWER)
+"""What an indicator's ``update`` and ``value`` return: 28 significant digits, half-even."""
 
 # ── reports ─────────────────────────────────────────────────────────────────────────────────────
 

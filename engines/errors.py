@@ -84,12 +84,18 @@ ERROR_CODES: Final[dict[str, ErrorCode]] = {
     ),
     "VT134": ErrorCode(
         "unknown market",
-        "Use a market listed by `vibetrading capabilities` (krx, binance-spot, ...).",
+        "Use a market listed by `vibetrading capabilities` (krx, binance-spot, ...); for a replay, "
+        "define your own with --instruments FILE (docs/replay.md).",
     ),
     "VT135": ErrorCode(
         "no instrument spec for symbol",
-        "Pass an InstrumentSpec override for the symbol, or use a market the built-in table covers "
-        "(engines/markets/specs.py).",
+        'Define the market in a TOML file passed with --instruments FILE (docs/replay.md "Your own '
+        'instruments"), or use a market the built-in table covers (docs/sim.md).',
+    ),
+    "VT136": ErrorCode(
+        "invalid instruments file",
+        'Fix the section and key the message names; docs/replay.md "Your own instruments" lists '
+        "every key and its allowed values.",
     ),
     # ── KRX order rules (14x) ──
     "VT140": ErrorCode(
@@ -368,6 +374,12 @@ ERROR_CODES: Final[dict[str, ErrorCode]] = {
     "VT710": ErrorCode(
         "option value out of range",
         "Give the option a value within the range the message states (`vibetrading COMMAND --help`).",
+    ),
+    "VT711": ErrorCode(
+        "sweep option invalid",
+        "Fix the option the message names: --grid NAME=V1,V2,... (or NAME=LO..HI) with a parameter the "
+        "strategy declares, --objective KEY[:max|:min] with a report.json key, --walk-forward TRAIN/TEST "
+        "as durations such as 7d/1d (docs/sweep.md).",
     ),
     "VT720": ErrorCode(
         "run interrupted",

@@ -336,14 +336,24 @@ class Kernel:
 
     # ── the end ──
 
+    def stop_strategy(self, now_ns: int) -> None:
+        """The strategy's ``on_stop``, its lines journalled: called once as a run ends, before its
+        ``RunFinished``. An engine without ``stop`` (a failed strategy's stand-in) has nothing to say."""
+        stop: Callable[[int], None] | None = getattr(self.engine, "stop", None)
+        if stop is not None:
+            stop(now_ns)
+            self.settle(now_ns)
+
     def finish(self, run_id: str, reason: str = "end of data") -> None:
-        """Close the last instant, let the engine journal what is pending, and journal the end."""
+        """Close the last instant, let the engine journal what is pending, tell the strategy the run
+        stops, and journal the end."""
         last = self.last_ts
         if last:
             self.engine.on_time(last)
             self.settle(last)
             self.engine.finish(last)
             self.settle(last)
+        self.stop_strategy(last)
         if not self._bars and last and self.sample_ns is not None:
             self.sample(last)
         self.record(

@@ -25,6 +25,7 @@ exact :class:`~decimal.Decimal` under a fixed context.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -33,18 +34,18 @@ from typing import Any, Final, cast
 
 from engines.clock import REPLAY_CLOCK, Clock
 from engines.decimals import PORTFOLIO_CONTEXT
-from engines.errors import CapabilityError, DeclarationError
+from engines.errors import CapabilityError, ContractViolation, DeclarationError
 from engines.ledger import Ledger
 from engines.markets.specs import UnknownInstrumentError
 from engines.model.commands import CancelOrder, SubmitOrder
 from engines.model.enums import OrderType, Side, TimeInForce
-from engines.model.events import ORDER_EVENTS, Bar, Event, OrderEvent, Rebalanced
+from engines.model.events import ORDER_EVENTS, Bar, Event, OrderEvent, OrderFilled, Rebalanced
 from engines.model.instruments import InstrumentKind, InstrumentSpec
 from engines.orders.book import Orders
 from engines.sdk import PortfolioStrategy
 from engines.strategy.contract import check_weights
 from engines.strategy.declaration import StrategySpec
-from engines.strategy.runtime import OrderIds, Outgoing, StrategyRuntime
+from engines.strategy.runtime import OrderIds, Outgoing, StrategyRuntime, fill_of
 from engines.units import NS_PER_DAY, NS_PER_MS
 
 __all__ = [
@@ -171,7 +172,9 @@ class PortfolioEngine:
     ) -> None:
         if spec.strategy_type != "portfolio":
             raise ValueError(f"PortfolioEngine runs portfolio strategies, not {spec.strategy_type}")
-        self.runtime = StrategyRuntime(spec, ledger, currency, seed, venues=venues, clock=clock)
+        self.runtime = StrategyRuntime(
+            spec, ledger, currency, seed, venues=venues, clock=clock, orders=orders
+        )
         strategy = self.runtime.strategy
         assert isinstance(strategy, PortfolioStrategy)  # the declaration checked the type
         self._strategy: PortfolioStrategy[Any] = strategy
@@ -213,6 +216,12 @@ class PortfolioEngine:
         self._rates = {
             s: max(sp.maker_fee_bps, sp.taker_fee_bps, _ZERO) / _BPS for s, sp in self.specs.items()
         }
+        ctx = self.runtime.ctx
+        # the bar window of each symbol when the strategy declares history; None costs nothing
+        self._windows: dict[str, deque[Bar]] | None = None
+        if ctx._window(self.universe[0]) is not None:
+            self._windows = {s: w for s in self.universe if (w := ctx._window(s)) is not None}
+        self._on_fill = strategy.on_fill if self.runtime.overrides("on_fill") else None
 
     def _rebalance_by(self, value: object) -> int | None:
         """``rebalance_by_ms``: how long into a period the rebalance may wait for the period's first bar.
@@ -264,6 +273,8 @@ class PortfolioEngine:
             symbol = event.instrument
             if symbol in self._members:
                 self._latest[symbol] = event
+                if self._windows is not None:
+                    self._windows[symbol].append(event)
                 ts = event.ts_event
                 if ts != self._bar_ts:
                     self._bar_ts = ts
@@ -271,6 +282,8 @@ class PortfolioEngine:
             return
         if isinstance(event, ORDER_EVENTS):
             cid = cast(OrderEvent, event).client_order_id
+            if self._on_fill is not None and isinstance(event, OrderFilled):
+                self._filled(event)
             if cid in self._live:
                 order = self.orders.get(cid)
                 if order is not None and order.status.is_terminal:
@@ -279,7 +292,33 @@ class PortfolioEngine:
                         self._pending.sells.discard(cid)
 
     def finish(self, now_ns: int) -> None:
-        """Nothing is pending at the end of the data: every decision was journalled as it was made."""
+        """Every decision was journalled as it was made; a rebalance the data never allowed (no bar
+        of the universe ever came) is worth a warning."""
+        if self._period is None:
+            self._log(
+                now_ns,
+                "[engine] warning: rebalance is defined but the data had no bars for the universe, "
+                "so it was never called",
+            )
+
+    def stop(self, now_ns: int) -> None:
+        """The run ends: ``on_stop`` (it may only log)."""
+        self._out.extend(self.runtime.stop(now_ns))
+
+    def _filled(self, event: OrderFilled) -> None:
+        """``on_fill`` for an execution of one of the strategy's orders; it may only log."""
+        order = self.orders.get(event.client_order_id)
+        if order is None or order.strategy != self.name or self._on_fill is None:
+            return
+        now = event.ts_event
+        returned = self.runtime.call(self._on_fill, now, fill_of(event))
+        if returned is not None:
+            raise ContractViolation(
+                f"strategy {self.name!r} at ts {now}: on_fill returned {type(returned).__name__}; "
+                "a portfolio's on_fill may only log (orders come from rebalance)",
+                code="VT315",
+            )
+        self._out.extend(self.runtime.drain_logs(now))
 
     def next_deadline(self) -> int | None:
         """With ``rebalance_by_ms``, the time the next period's rebalance is due without a bar."""

@@ -20,33 +20,64 @@ of ``__all__``; docs/strategies.md ("SDK reference") says what each is, and a te
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Annotated, ClassVar, Final, Generic, Literal, Protocol, TypeVar
 
 import msgspec
 
+from engines.indicators import (
+    ATR,
+    EMA,
+    RSI,
+    SMA,
+    Bands,
+    BollingerBands,
+    Cross,
+    Indicator,
+    RollingMax,
+    RollingMin,
+    RollingSum,
+    compare,
+)
 from engines.model.enums import LegPolicy, OrderType, Side, TimeInForce
 from engines.model.events import Bar, QuoteTick, TradeTick
 
 __all__ = [
+    "ATR",
+    "EMA",
+    "RSI",
+    "SMA",
     "STRATEGY_TYPES",
     "AccountView",
     "ArbIntent",
     "ArbitrageParams",
     "ArbitrageStrategy",
+    "Bands",
     "Bar",
+    "BollingerBands",
     "Bounds",
+    "CancelAll",
+    "CancelOrder",
     "Context",
+    "Cross",
     "Decimal",
     "DeterministicRandom",
+    "Fill",
+    "Indicator",
     "LegOrder",
     "LegPolicy",
+    "OpenOrder",
     "OrderIntent",
     "OrderType",
+    "OrdersView",
     "Params",
     "PortfolioStrategy",
     "QuoteTick",
+    "RollingMax",
+    "RollingMin",
+    "RollingSum",
     "Side",
     "Signal",
     "SingleAssetStrategy",
@@ -56,6 +87,7 @@ __all__ = [
     "TimeInForce",
     "TradeTick",
     "Weights",
+    "compare",
 ]
 
 STRATEGY_TYPES: Final = ("single", "portfolio", "arbitrage")
@@ -100,19 +132,39 @@ P = TypeVar("P", bound=Params)
 # ── what a strategy can return ──────────────────────────────────────────────────────────────────
 
 
+def _as_decimal(obj: msgspec.Struct, *names: str) -> None:
+    """Turn int fields into Decimal on construction: ``TargetPosition(1)`` means ``Decimal(1)``.
+
+    ``type(...) is int`` leaves a bool alone (its type is bool), so ``TargetPosition(True)`` still
+    reaches the output contract and is refused there, as is anything else that is not a number.
+    """
+    for name in names:
+        value = getattr(obj, name)
+        if type(value) is int:
+            msgspec.structs.force_setattr(obj, name, Decimal(value))
+
+
 class TargetPosition(msgspec.Struct, frozen=True):
     """Hold exactly ``quantity`` (signed, in the instrument's units) of the strategy's one symbol.
 
     The engine sends one market order for ``quantity - held - working``, where ``working`` is the
-    signed unfilled quantity of the strategy's open orders on the symbol (stops and limits included):
-    holding 10 with a stop sell of 10 resting, ``TargetPosition(0)`` sends nothing. It never cancels.
+    signed unfilled quantity of the strategy's open orders on the symbol (stops and limits included)
+    that the strategy has not asked to cancel: holding 10 with a stop sell of 10 resting,
+    ``TargetPosition(0)`` sends nothing; after a ``CancelAll()`` it sells 10. An int is taken as a
+    Decimal.
     """
 
     quantity: Decimal
 
+    def __post_init__(self) -> None:
+        _as_decimal(self, "quantity")
+
 
 class OrderIntent(msgspec.Struct, frozen=True, kw_only=True):
-    """One order for the strategy's one symbol. ``limit`` is required for limit orders."""
+    """One order for the strategy's one symbol. ``limit`` is required for limit orders.
+
+    Ints are taken as Decimals (``quantity=1``); a float or a bool is refused by the contract.
+    """
 
     side: Side
     quantity: Decimal
@@ -121,8 +173,26 @@ class OrderIntent(msgspec.Struct, frozen=True, kw_only=True):
     stop: Decimal | None = None
     time_in_force: TimeInForce = TimeInForce.GTC
 
+    def __post_init__(self) -> None:
+        _as_decimal(self, "quantity", "limit", "stop")
 
-Signal = TargetPosition | Sequence[OrderIntent] | None
+
+class CancelOrder(msgspec.Struct, frozen=True):
+    """Cancel one open order of the strategy, by the client order id ``ctx.open_orders()`` shows.
+
+    An order that ended before the cancel goes out (filled, expired) is left alone: that is a race,
+    not a mistake. An id the strategy never sent is a contract violation (VT300).
+    """
+
+    client_order_id: str
+
+
+class CancelAll(msgspec.Struct, frozen=True):
+    """Cancel every open order of the strategy on its symbol (the ones ``ctx.open_orders()`` shows)."""
+
+
+#: What a single-asset hook returns: a target, or orders and cancels carried out in list order, or None.
+Signal = TargetPosition | Sequence[OrderIntent | CancelOrder | CancelAll] | None
 
 #: Portfolio output: target weight per symbol of the universe (fraction of equity).
 Weights = Mapping[str, Decimal]
@@ -135,6 +205,9 @@ class LegOrder(msgspec.Struct, frozen=True, kw_only=True):
     side: Side
     quantity: Decimal
     limit: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        _as_decimal(self, "quantity", "limit")
 
 
 class ArbIntent(msgspec.Struct, frozen=True):
@@ -204,19 +277,89 @@ class _NoAccount:
         return Decimal(0)
 
 
-class Context:
-    """What the engine hands a strategy on each call: time, holdings, a log and seeded randomness.
+class OpenOrder(msgspec.Struct, frozen=True, kw_only=True):
+    """A read-only copy of one of the strategy's orders that has not ended, as ``ctx.open_orders()`` lists it.
 
-    The engine owns this object and sets ``now_ns`` before each call; strategies only read it.
-    ``cash`` and ``equity`` are computed on access, so a strategy that never asks costs nothing.
+    ``filled`` is the quantity filled so far; ``limit`` and ``stop`` are None where the order type has
+    none; ``canceling`` is True while a cancel of it is on its way.
     """
 
-    def __init__(self, strategy: str, account: AccountView | None = None, seed: int = 0) -> None:
+    client_order_id: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    quantity: Decimal
+    filled: Decimal
+    limit: Decimal | None = None
+    stop: Decimal | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    canceling: bool = False
+
+    @property
+    def remaining(self) -> Decimal:
+        """What is still to fill: ``quantity - filled``."""
+        return self.quantity - self.filled
+
+
+class Fill(msgspec.Struct, frozen=True, kw_only=True):
+    """One execution of one of the strategy's orders, as ``on_fill`` receives it.
+
+    ``quantity`` and ``price`` are this execution's; ``order_filled`` is the order's cumulative filled
+    quantity after it; ``fee`` is in ``fee_currency``; ``ts_ns`` is the exchange time of the fill.
+    """
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    quantity: Decimal
+    price: Decimal
+    order_filled: Decimal
+    fee: Decimal
+    fee_currency: str
+    ts_ns: int
+
+
+class OrdersView(Protocol):
+    """Read-only open orders of one strategy; the order book behind it is a fold of the journal."""
+
+    def open_orders(self, symbol: str | None) -> tuple[OpenOrder, ...]: ...
+
+
+class _NoOrders:
+    def open_orders(self, symbol: str | None) -> tuple[OpenOrder, ...]:
+        return ()
+
+
+#: The most bars ``history`` may keep per symbol: the window is memory the run holds for its whole life.
+MAX_HISTORY: Final = 100_000
+
+
+class Context:
+    """What the engine hands a strategy on each call: time, holdings, open orders, recent bars, a log
+    and seeded randomness.
+
+    The engine owns this object and sets ``now_ns`` before each call; strategies only read it.
+    ``cash``, ``equity`` and ``open_orders()`` are computed on access, so a strategy that never asks
+    costs nothing; the bar window exists only when the strategy declares ``history``.
+    """
+
+    def __init__(
+        self,
+        strategy: str,
+        account: AccountView | None = None,
+        seed: int = 0,
+        *,
+        orders: OrdersView | None = None,
+        history: int = 0,
+    ) -> None:
         self.strategy = strategy
         self.now_ns = 0
         self.random = DeterministicRandom(seed)
         self.logs: list[str] = []
         self._account: AccountView = account if account is not None else _NoAccount()
+        self._orders: OrdersView = orders if orders is not None else _NoOrders()
+        self._history = history
+        self._windows: dict[str, deque[Bar]] = {}
 
     def position(self, symbol: str) -> Decimal:
         """Signed quantity held in ``symbol`` (0 when flat)."""
@@ -232,9 +375,45 @@ class Context:
         """Cash plus marked holdings in the strategy's quote currency."""
         return self._account.equity_value()
 
+    def open_orders(self, symbol: str | None = None) -> tuple[OpenOrder, ...]:
+        """The strategy's orders that have not ended (on ``symbol``, or all), oldest first."""
+        return self._orders.open_orders(symbol)
+
+    def history(self, symbol: str, n: int | None = None) -> tuple[Bar, ...]:
+        """The last ``n`` bars of ``symbol`` (all that are kept when None), oldest first, the
+        current one included.
+
+        At most the strategy's declared ``history`` bars are kept; asking for more is an error, so a
+        lookback longer than the window fails at once rather than silently seeing fewer bars.
+        """
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
+            raise ValueError(f"history(n={n!r}): n is a whole number >= 0")
+        if n is not None and n > self._history:
+            raise ValueError(
+                f"history({symbol!r}, {n}) asks for more than the {self._history} bar(s) kept: "
+                f"declare history = {n} (or more) on the strategy"
+            )
+        window = self._windows.get(symbol)
+        if window is None:
+            return ()
+        if n is None or n >= len(window):
+            return tuple(window)
+        if n == 0:
+            return ()
+        return tuple(window)[-n:]
+
     def log(self, message: str) -> None:
         """Record a line in the journal (as ``StrategyLog``): strategies have no print."""
         self.logs.append(str(message))
+
+    def _window(self, symbol: str) -> deque[Bar] | None:
+        """The engine's handle on ``symbol``'s bar window (None when no history is declared)."""
+        if self._history <= 0:
+            return None
+        window = self._windows.get(symbol)
+        if window is None:
+            window = self._windows[symbol] = deque(maxlen=self._history)
+        return window
 
 
 # ── the three declarations ──────────────────────────────────────────────────────────────────────
@@ -252,6 +431,9 @@ class Strategy(Generic[P]):
     max_symbols: ClassVar[int] = 1
     #: a stable name for ids and reports; defaults to the class name
     name: ClassVar[str] = ""
+    #: how many bars per symbol ``ctx.history`` keeps (a parameter named ``history`` overrides it);
+    #: 0 keeps none and costs nothing
+    history: ClassVar[int] = 0
 
     def __init__(self, params: P, universe: tuple[str, ...] = ()) -> None:
         self.params = params
@@ -259,6 +441,13 @@ class Strategy(Generic[P]):
 
     def on_start(self, ctx: Context) -> None:
         """Called once before the first event."""
+
+    def on_stop(self, ctx: Context) -> None:
+        """Called once when the run ends, after the last event; it may log, never trade.
+
+        Anything it returns other than None, and anything it raises, is journalled as a line of the
+        engine: the end of a run is recorded whatever the strategy does in it.
+        """
 
 
 class SingleAssetStrategy(Strategy[P]):
@@ -277,6 +466,10 @@ class SingleAssetStrategy(Strategy[P]):
         return None
 
     def on_trade(self, ctx: Context, trade: TradeTick) -> Signal:
+        return None
+
+    def on_fill(self, ctx: Context, fill: Fill) -> Signal:
+        """Called once per execution of one of the strategy's orders, when it is folded."""
         return None
 
 
@@ -305,6 +498,10 @@ class PortfolioStrategy(Strategy[P]):
     def rebalance(self, ctx: Context, bars: Mapping[str, Bar]) -> Weights | None:
         """Target weights. The base holds cash; the declaration refuses a class that does not override it."""
         return {}
+
+    def on_fill(self, ctx: Context, fill: Fill) -> None:
+        """Called once per execution of one of the strategy's orders; it may log (orders come from
+        ``rebalance`` only)."""
 
 
 class ArbitrageParams(Params, frozen=True, kw_only=True):
@@ -349,3 +546,7 @@ class ArbitrageStrategy(Strategy[AP]):
 
     def on_snapshot(self, ctx: Context, snapshot: Snapshot) -> ArbIntent | None:
         return None
+
+    def on_fill(self, ctx: Context, fill: Fill) -> None:
+        """Called once per execution of one of the strategy's orders (legs, hedges, unwinds); it may
+        log (the engine owns the arbitrage's orders)."""

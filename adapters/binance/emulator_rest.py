@@ -232,6 +232,28 @@ class EmulatorState:
             {"Retry-After": str(retry), f"X-MBX-USED-WEIGHT-{label}": str(win.used)},
         )
 
+    def injected_limit(self, api_key: str, market: Market) -> ApiError:
+        """A ``429`` fault: the order-rate limit's answer (-1015), as if this key's window were spent;
+        the weight header keeps its true count, so a client waits ``Retry-After``, not a minute."""
+        label = _interval(self.limits.order_window_s)
+        limit = self.limits.spot_orders if market == "spot" else self.limits.usdm_orders
+        return ApiError(
+            429,
+            -1015,
+            f"Too many new orders; current limit is {limit} orders per "
+            f"{label_words(self.limits.order_window_s)}.",
+            {
+                "Retry-After": str(self.exchange.faults.retry_after_s),
+                f"X-MBX-ORDER-COUNT-{label}": str(limit + 1),
+            },
+        )
+
+    def injected_ban(self, ip: str, market: Market) -> ApiError:
+        """A ``418`` fault: the IP is banned for the fault's ``ban_s``, this request included."""
+        win = self.weights.setdefault((ip, market), _Window())
+        win.banned_until = time.monotonic() + self.exchange.faults.ban_s
+        return self._banned(ip, win, _interval(self.limits.weight_window_s))
+
     def count_order(self, api_key: str, market: Market, headers: dict[str, str]) -> None:
         lim = self.limits
         now = time.monotonic()
@@ -474,7 +496,7 @@ def _check_time(request: web.Request, params: dict[str, str]) -> None:
         raise _mandatory("recvWindow")
     if window > 60_000:
         raise ApiError(400, -1131, "recvWindow must be less than 60000")
-    server = now_ms()
+    server = now_ms() + request.app[STATE_KEY].exchange.faults.clock_skew_ms(roll=True)
     if ts >= server + 1000:
         raise ApiError(400, -1021, "Timestamp for this request was 1000ms ahead of the server's time.")
     if server - ts > window:
@@ -788,7 +810,8 @@ async def _ping(request: web.Request) -> web.Response:
 
 
 async def _time(request: web.Request) -> web.Response:
-    return _encode({"serverTime": now_ms()})
+    skew = request.app[STATE_KEY].exchange.faults.clock_skew_ms(roll=False)
+    return _encode({"serverTime": now_ms() + skew})
 
 
 def _exchange_info(market: Market) -> Handler:
@@ -859,11 +882,17 @@ def _depth(market: Market) -> Handler:
 
 
 def _order_fault(request: web.Request) -> str | None:
-    return injected_fault(request, "reset", "timeout", "5xx", "accept-then-timeout")
+    return injected_fault(request, "418", "429", "reset", "timeout", "5xx", "accept-then-timeout")
 
 
 async def _before(request: web.Request, fault: str | None) -> None:
     """The faults that strike before the request is processed."""
+    if fault in ("418", "429"):
+        state = request.app[STATE_KEY]
+        market = _rest_market(request.path) or "spot"
+        if fault == "418":
+            raise state.injected_ban(request.remote or "127.0.0.1", market)
+        raise state.injected_limit(request.headers.get("X-MBX-APIKEY", ""), market)
     if fault == "reset":
         reset(request)
     if fault == "timeout":

@@ -55,13 +55,15 @@ class _Conn:
         self.hub = hub
         self.queue: asyncio.Queue[str | None] = asyncio.Queue(_QUEUE_MAX)
         self.closed = False
+        #: a ``stall-ws`` fault: open, silent, until the client gives up on it
+        self.stalled = False
         self.writer = asyncio.create_task(self._write(), name="binance-emulator-ws-writer")
 
     def roll(self, kind: str) -> bool:
         return self.hub.state.exchange.faults.roll(kind)
 
     def put(self, text: str) -> None:
-        if self.closed:
+        if self.closed or self.stalled:
             return
         try:
             self.queue.put_nowait(text)
@@ -74,6 +76,9 @@ class _Conn:
             return
         if self.roll("drop-ws"):
             self.abort()
+            return
+        if self.roll("stall-ws"):
+            self.stalled = True
             return
         self.put(msgspec.json.encode(obj).decode())
 
@@ -391,6 +396,8 @@ class StreamHub:
         market = market_of_symbol(event.instrument)
         if market is None:
             return
+        if self.state.exchange.faults.stale(event.instrument):
+            return  # a stale-quote fault: this symbol's feed is held back, the rest flows
         wire = event.instrument.partition(":")[2]
         sym = wire.lower()
         messages: list[tuple[str, Any]] = []
@@ -711,7 +718,7 @@ def _subscribe_signature(
         window = -1.0
     if not 0 < window <= 60_000:
         return None, {"status": 400, "code": -1131, "msg": "recvWindow must be less than 60000"}
-    server = now_ms()
+    server = now_ms() + state.exchange.faults.clock_skew_ms(roll=False)  # a REST request draws skews
     if ts >= server + 1000 or server - ts > window:
         return None, {
             "status": 400,
@@ -746,7 +753,8 @@ async def _ws_api(request: web.Request) -> web.StreamResponse:
             elif method == "ping":
                 reply = {"id": req_id, "status": 200, "result": {}}
             elif method == "time":
-                reply = {"id": req_id, "status": 200, "result": {"serverTime": now_ms()}}
+                skew = hub.state.exchange.faults.clock_skew_ms(roll=False)
+                reply = {"id": req_id, "status": 200, "result": {"serverTime": now_ms() + skew}}
             elif method == "userDataStream.subscribe.signature":
                 api_key, error = _subscribe_signature(state, params)
                 if api_key is None:

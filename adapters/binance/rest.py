@@ -20,7 +20,8 @@ What a request goes through, in order:
      reason; this request raises :class:`VenueRequestError` (``halt``), every later one
      :class:`VenueHaltedError` without touching the network;
    * -1021 (timestamp outside the receive window) → the clock offset is measured again, then
-     :class:`VenueRequestError` with outcome ``clock``: the caller queries, never resends;
+     :class:`VenueRequestError` with outcome ``clock``: the caller queries, never resends (a signed
+     GET, a read, is sent once more on the new offset);
    * a timeout (:class:`RequestTimeoutError`, also a :class:`TimeoutError`), a lost connection or a
      5xx, and any code classified ``unknown`` (-1007...) → :class:`OutcomeUnknownError`: the request
      may or may not have been executed.
@@ -43,7 +44,7 @@ from adapters.binance.parsers import error_body
 from adapters.binance.schemas import ServerTime
 from adapters.binance.signing import API_KEY_HEADER, encode_params, signed_params
 from adapters.transport import ClockOffset, RateBudget
-from adapters.venue_errors import Outcome, VenueMessageError
+from adapters.venue_errors import Outcome, RateBudgetError, VenueHaltedError, VenueMessageError
 
 __all__ = [
     "BUDGET_LIMITS",
@@ -61,6 +62,8 @@ Params = Sequence[tuple[str, str | int]]
 #: request weight per minute per IP (spot ``rateLimits`` REQUEST_WEIGHT; USD-M the same)
 BUDGET_LIMITS: Final[Mapping[Market, int]] = {"spot": 6000, "usdm": 2400}
 USED_WEIGHT_HEADER: Final = "X-MBX-USED-WEIGHT-1M"
+#: how often the venue's clock is measured again (one request of weight 1)
+CLOCK_RESYNC_S: Final = 10.0
 
 # Published weights (binance-spot-api-docs rest-api.md; developers.binance.com USD-M). USD-M order
 # placement weighs 0 on the IP limit: it counts only toward the order-count limits.
@@ -169,6 +172,11 @@ class BinanceRest:
         self._session: aiohttp.ClientSession | None = None
         #: how many requests went out (after the budget let them): tests and metrics
         self.sent = 0
+        #: seconds between two measurements of the venue's clock once it has been measured: a skew
+        #: that came and went must not leave a stale offset (and /readyz false) until a request
+        #: happens to be refused for it
+        self.clock_resync_s = CLOCK_RESYNC_S
+        self._clock_task: asyncio.Task[None] | None = None
 
     @property
     def venue(self) -> str:
@@ -181,12 +189,29 @@ class BinanceRest:
         return self._session
 
     async def close(self) -> None:
+        task, self._clock_task = self._clock_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
 
+    async def _keep_clock(self) -> None:
+        while True:
+            await asyncio.sleep(self.clock_resync_s)
+            # a failed measurement keeps the last offset; the next one, or a refusal, tries again
+            with contextlib.suppress(VenueRequestError, VenueMessageError, VenueHaltedError, RateBudgetError):
+                await self.sync_time()
+
     async def sync_time(self) -> int:
-        """Measure the venue's clock offset from its time endpoint; returns the offset in ms."""
+        """Measure the venue's clock offset from its time endpoint; returns the offset in ms. From the
+        first call on, the offset is measured again every :attr:`clock_resync_s` until :meth:`close`."""
+        if self._clock_task is None or self._clock_task.done():
+            self._clock_task = asyncio.get_running_loop().create_task(
+                self._keep_clock(), name=f"{self.venue}-clock"
+            )
         sent = self.clock.local_ms()
         body = await self.request("GET", f"{self.prefix}/time")
         received = self.clock.local_ms()
@@ -209,6 +234,25 @@ class BinanceRest:
         timeout_s: float | None = None,
     ) -> bytes:
         """The body of a successful answer; see the module doc for every failure."""
+        try:
+            return await self._send(method, path, params, signed, keyed, weight, timeout_s)
+        except VenueRequestError as refusal:
+            if not (signed and method == "GET" and refusal.outcome is Outcome.CLOCK):
+                raise
+        # a read refused for its timestamp changed nothing at the venue, and the clock has just been
+        # measured again (_refusal): once more, so a skew does not fail reconciliation
+        return await self._send(method, path, params, signed, keyed, weight, timeout_s)
+
+    async def _send(  # noqa: PLR0917 - request()'s own arguments, passed on
+        self,
+        method: str,
+        path: str,
+        params: Params,
+        signed: bool,
+        keyed: bool,
+        weight: int | None,
+        timeout_s: float | None,
+    ) -> bytes:
         cost = weight_of(self.market, method, path, params) if weight is None else weight
         await self.budget.take(cost, timeout=self.budget_wait_s)
         if signed:

@@ -639,9 +639,15 @@ def private(path: str, handler: Handler) -> Callable[[web.Request], Awaitable[we
             return envelope(None, ret_code=exc.ret_code, ret_msg=exc.ret_msg)
         category = str(params.get("category", ""))
         headers, over = _count(venue, signed.api_key, path, category)
-        if over:
+        fault = (
+            injected_fault(request, "429", "timeout", "reset", "5xx", "accept-then-timeout")
+            if faulty
+            else None
+        )
+        if over or fault == "429":
+            if fault == "429":  # as if this endpoint's window were spent
+                headers["X-Bapi-Limit-Status"] = "0"
             return envelope(None, ret_code=10006, ret_msg="Too many visits!", headers=headers)
-        fault = injected_fault(request, "timeout", "reset", "5xx", "accept-then-timeout") if faulty else None
         if fault == "timeout":
             return await hang(request)
         if fault == "reset":
@@ -670,7 +676,7 @@ def _verify(venue: BybitVenue, request: web.Request, raw: bytes) -> Signed:
     window_text = request.headers.get("X-BAPI-RECV-WINDOW", "5000")
     if not stamp.isdigit() or not window_text.isdigit():
         raise BybitError(10002, _WINDOW_MSG)
-    server = now_ms()
+    server = now_ms() + venue.exchange.faults.clock_skew_ms(roll=True)
     if not server - int(window_text) <= int(stamp) < server + 1000:
         raise BybitError(
             10002,
@@ -739,7 +745,7 @@ def public(
 
 
 def _time(venue: BybitVenue, query: Mapping[str, str]) -> Mapping[str, Any]:
-    ns = time.time_ns()
+    ns = time.time_ns() + venue.exchange.faults.clock_skew_ms(roll=False) * 1_000_000
     return {"timeSecond": str(ns // 1_000_000_000), "timeNano": str(ns)}
 
 

@@ -1,6 +1,6 @@
 """The Bybit v5 emulator's WebSocket routes: public ``/v5/public/{spot,linear}`` (orderbook.1,
 publicTrade, tickers) and private ``/v5/private`` (auth, then order, execution, wallet, position),
-with the stream faults ``drop-ws``, ``dup-fill`` and ``out-of-order``.
+with the stream faults ``drop-ws``, ``stall-ws``, ``stale-quote``, ``dup-fill`` and ``out-of-order``.
 
 Events reach a connection through a bounded queue drained by one writer task, so that messages
 leave in the order the exchange produced them and a slow client cannot stall the exchange.
@@ -64,11 +64,17 @@ class _Conn:
     queue: asyncio.Queue[tuple[str, bool] | None] = field(default_factory=lambda: asyncio.Queue(_QUEUE_MAX))
     topics: set[str] = field(default_factory=set)
     dead: bool = False
+    #: a ``stall-ws`` fault: open and silent (pongs too) until the client gives up on it
+    stalled: bool = False
     closer: asyncio.Task[bool] | None = None
 
     def send(self, message: dict[str, Any]) -> None:
-        """Queue a frame; a topic push (not an answer to an op) may be spoiled by ``drop-ws``."""
-        if self.dead:
+        """Queue a frame; a topic push (not an answer to an op) may be spoiled by ``drop-ws`` (in the
+        writer) or ``stall-ws`` (here)."""
+        if self.dead or self.stalled:
+            return
+        if "topic" in message and self.venue.exchange.faults.roll("stall-ws"):
+            self.stalled = True
             return
         try:
             self.queue.put_nowait((msgspec.json.encode(message).decode(), "topic" in message))
@@ -200,6 +206,8 @@ def _public_handler(category: str) -> Callable[[web.Request], Any]:
         def on_market(event: MarketEvent) -> None:
             if not event.instrument.startswith(CATEGORIES[category]):
                 return
+            if venue.exchange.faults.stale(event.instrument):
+                return  # a stale-quote fault: this symbol's feed is held back, the rest flows
             sym = venue_symbol(event.instrument)
             if isinstance(event, QuoteTick):
                 topic = f"orderbook.1.{sym}"
@@ -379,7 +387,7 @@ def _check_auth(venue: BybitVenue, args: object) -> tuple[str, int] | str:
     account = venue.exchange.account(key)
     if account is None:
         return "API key is invalid."
-    if expires_ms <= now_ms():
+    if expires_ms <= now_ms() + venue.exchange.faults.clock_skew_ms(roll=False):
         return "Params Error: request expired"
     if sign_ws_auth(account.secret, expires_ms) != signature.lower():
         return "Invalid sign"

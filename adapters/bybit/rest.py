@@ -37,7 +37,7 @@ from adapters.bybit.parsers import decode_result
 from adapters.bybit.schemas import ServerTime
 from adapters.bybit.signing import rest_headers
 from adapters.transport import ClockOffset, RateBudget
-from adapters.venue_errors import Outcome, VenueHaltedError
+from adapters.venue_errors import Outcome, RateBudgetError, VenueHaltedError, VenueMessageError
 
 __all__ = ["ENDPOINT_LIMITS", "IP_LIMIT", "BybitOutcomeUnknown", "BybitRest", "BybitTimeout"]
 
@@ -67,6 +67,8 @@ _DEFAULT_LIMIT: Final = 10
 _WINDOW_S: Final = 1.1
 #: Bybit's IP limit: 600 requests per 5 seconds over every endpoint (HTTP 403 beyond it).
 IP_LIMIT: Final = (600, 5.0)
+#: how often the venue's clock is measured again (one public request)
+CLOCK_RESYNC_S: Final = 10.0
 
 
 class BybitOutcomeUnknown(BybitRequestError):
@@ -115,6 +117,11 @@ class BybitRest:
         )
         self.halted: str | None = None
         self.clock_syncs = 0
+        #: seconds between two measurements of the venue's clock once it has been measured: a skew
+        #: that came and went must not leave a stale offset (and /readyz false) until a request
+        #: happens to be refused for it
+        self.clock_resync_s = CLOCK_RESYNC_S
+        self._clock_task: asyncio.Task[None] | None = None
 
     # ── lifecycle ──
 
@@ -127,14 +134,31 @@ class BybitRest:
             await self.sync_clock()
 
     async def close(self) -> None:
+        task, self._clock_task = self._clock_task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()
 
+    async def _keep_clock(self) -> None:
+        while True:
+            await asyncio.sleep(self.clock_resync_s)
+            # a failed measurement keeps the last offset; the next one, or a refusal, tries again
+            with contextlib.suppress(
+                BybitRequestError, TimeoutError, VenueHaltedError, RateBudgetError, VenueMessageError
+            ):
+                await self.sync_clock()
+
     # ── requests ──
 
     async def sync_clock(self) -> None:
-        """Measure the venue clock offset from ``/v5/market/time``."""
+        """Measure the venue clock offset from ``/v5/market/time``; from the first call on, again
+        every :attr:`clock_resync_s` until :meth:`close`."""
+        if self._clock_task is None or self._clock_task.done():
+            self._clock_task = asyncio.get_running_loop().create_task(self._keep_clock(), name="bybit-clock")
         sent = self.clock.local_ms()
         result, env_ms = await self.get("/market/time", {}, ServerTime, signed=False)
         received = self.clock.local_ms()
@@ -156,6 +180,13 @@ class BybitRest:
     ) -> tuple[_T, int]:
         """``GET /v5{path}?{params}``: the result and the server time (ms)."""
         query = urlencode(list(params.items()) if isinstance(params, Mapping) else list(params))
+        try:
+            return await self._request("GET", path, query, b"", result_type, signed=signed, category=category)
+        except BybitRequestError as refusal:
+            if not signed or refusal.outcome is not Outcome.CLOCK:
+                raise
+        # a read refused for its timestamp changed nothing at the venue, and the clock has just been
+        # measured again (_act_on): once more, so a skew does not fail reconciliation
         return await self._request("GET", path, query, b"", result_type, signed=signed, category=category)
 
     async def post(

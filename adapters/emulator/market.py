@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Final
 
@@ -71,7 +71,9 @@ def random_walk(specs: Iterable[InstrumentSpec], seed: int) -> Iterator[list[Mar
         yield round_
 
 
-async def paced(events: Iterable[MarketEvent], speed: float) -> AsyncIterator[MarketEvent]:
+async def paced(
+    events: Iterable[MarketEvent], speed: float, now_ns: Callable[[], int] = time.time_ns
+) -> AsyncIterator[MarketEvent]:
     """A recording at ``speed`` times real time, restamped so that its first event is now."""
     first: int | None = None
     start = time.monotonic()
@@ -82,7 +84,7 @@ async def paced(events: Iterable[MarketEvent], speed: float) -> AsyncIterator[Ma
         wait = due - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
-        now = time.time_ns()
+        now = now_ns()
         yield msgspec.structs.replace(event, ts_event=now, ts_init=now)
 
 
@@ -94,9 +96,10 @@ async def drive(
     seed: int,
     interval_s: float,
 ) -> None:
-    """Feed the exchange until cancelled (or until a recording ends)."""
+    """Feed the exchange until cancelled (or until a recording ends), stamped on the exchange's clock:
+    a KRX broker's emulator shifts it into a session, and its orders and its market must agree."""
     if recording is not None:
-        async for played in paced(recording, speed):
+        async for played in paced(recording, speed, exchange.clock.now_ns):
             if played.instrument not in exchange.specs:
                 continue
             if isinstance(played, TradeTick) and not played.trade_id:
@@ -105,7 +108,7 @@ async def drive(
                 exchange.feed(played)
         return
     for round_ in random_walk(exchange.specs.values(), seed):
-        now = time.time_ns()
+        now = exchange.clock.now_ns()
         for event in round_:
             if isinstance(event, TradeTick):
                 trade_id = str(exchange.next_market_trade_id())

@@ -48,7 +48,6 @@ Faults (``--faults``, seeded): ``timeout``, ``reset``, ``5xx`` (HTTP 500 ``EGW00
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Final, Literal
@@ -58,11 +57,10 @@ from aiohttp import web
 from adapters.emulator import EmulatorOptions, Exchange, RunningEmulator, start_server
 from adapters.emulator.exchange import MarketEvent
 from adapters.emulator.faults import FaultSpec
+from adapters.emulator.krx_clock import SessionClock
 from adapters.kis.emulator_rest import VENUE_KEY, KisLimits, KisVenue, add_rest_routes
 from adapters.kis.emulator_ws import add_ws_routes
 from adapters.transport.clock import WallClock
-from engines.markets.krx import KST_OFFSET_NS, in_regular_session
-from engines.markets.krx_validator import is_trading_day, kst_date
 from engines.markets.specs import spec_for
 from engines.model.instruments import InstrumentSpec
 
@@ -72,36 +70,6 @@ DEFAULT_SYMBOLS: Final[tuple[str, ...]] = ("krx:005930", "krx:000660")
 DEFAULT_KRW: Final = Decimal(100_000_000)
 _NS: Final = 1_000_000_000
 _DAY: Final = 86_400 * _NS
-
-
-class SessionClock(WallClock):
-    """The wall clock shifted by ``offset_ns``."""
-
-    def __init__(self, offset_ns: int = 0) -> None:
-        self.offset_ns = offset_ns
-
-    def now_ns(self) -> int:
-        return time.time_ns() + self.offset_ns
-
-    def ts_init(self, ts_event: int) -> int:
-        return max(ts_event, self.now_ns())
-
-    @classmethod
-    def in_session(cls, now_ns: int | None = None) -> SessionClock:
-        """No shift inside a regular session of a trading day (with an hour of it left); else a
-        shift to 11:00 KST of the latest KRX trading day (11:00: after a late opening too)."""
-        now = time.time_ns() if now_ns is None else now_ns
-        if cls._open(now) and cls._open(now + 3600 * _NS):
-            return cls(0)
-        local_day = (now + KST_OFFSET_NS) // _DAY
-        target = local_day * _DAY + 11 * 3600 * _NS - KST_OFFSET_NS
-        while not cls._open(target):
-            target -= _DAY
-        return cls(target - now)
-
-    @staticmethod
-    def _open(ts_ns: int) -> bool:
-        return in_regular_session(ts_ns) and is_trading_day(kst_date(ts_ns))
 
 
 class _KisExchange(Exchange):

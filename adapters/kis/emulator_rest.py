@@ -156,6 +156,16 @@ class KisVenue:
         for token in self.tokens.values():
             token.expires = 0.0
 
+    def expire_token(self, token: _Token) -> None:
+        """A ``token-expiry`` fault: this token ends now, as a token issued a day ago would; so the
+        last issuance is as old, and the next token request is answered at once."""
+        now = self.wall()
+        token.expires = 0.0
+        last = self.last_token.get(token.app_key)
+        if last is not None and last.value == token.value:
+            last.issued = min(last.issued, now - self.limits.token_interval_s)
+            last.expires = 0.0
+
     def check(self, request: web.Request, path: str, allowed: tuple[str, ...]) -> str:
         """The app key of a /uapi request, after its token, tr_id and rate are checked."""
         auth = request.headers.get("authorization", "")
@@ -163,6 +173,8 @@ class KisVenue:
         app_key = request.headers.get("appkey", "")
         if token is None:
             raise KisFault("EGW00121", "유효하지 않은 token 입니다.", 500)
+        if self.wall() < token.expires and self.exchange.faults.roll("token-expiry"):
+            self.expire_token(token)
         if (
             token.app_key != app_key
             or request.headers.get("appsecret", "") != self.exchange.accounts[app_key].secret
@@ -177,7 +189,7 @@ class KisVenue:
         start, count = self.windows.get(app_key, (second, 0))
         if start != second:
             start, count = second, 0
-        if count >= self.limits.rate(self.environment):
+        if count >= self.limits.rate(self.environment) or self.exchange.faults.roll("429"):
             raise KisFault("EGW00201", "초당 거래건수를 초과하였습니다.", 500)
         self.windows[app_key] = (start, count + 1)
         return app_key
@@ -213,6 +225,8 @@ class KisVenue:
             "cncl_cfrm_qty": dec(leftover) if canceled else "0",
             "rmn_qty": dec(record.leaves_qty),
             "rjct_qty": dec(leftover) if record.state is OrderState.REJECTED else "0",
+            # 거래소구분코드 (02 KOSPI, 03 KOSDAQ): the specs name no board, so every row says KOSPI
+            "excg_dvsn_cd": "02",
             "excg_id_dvsn_cd": "KRX",
         }
 
@@ -240,6 +254,10 @@ _REJECTS: Final[dict[str, str]] = {
     "MIN_QTY": "APBK0919",
 }
 
+#: the ids KIS used before its 2024 renumbering, still answered and still sent by clients in use
+#: (python-kis 2.1.6 cancels with TTTC0803U and lists orders with TTTC8001R)
+_LEGACY_TR_IDS: Final[dict[str, str]] = {"cancel_legacy": "TTTC0803U", "daily_ccld_legacy": "TTTC8001R"}
+
 VENUE_KEY: web.AppKey[KisVenue] = web.AppKey("kis_venue", KisVenue)
 
 Handler = Callable[[KisVenue, str, dict[str, str], web.Request], Awaitable[tuple[dict[str, Any], str]]]
@@ -255,8 +273,8 @@ def add_rest_routes(app: web.Application) -> None:
     app.router.add_post(
         PATHS["order"], _route(_order_cash, ("buy", "sell", "buy_legacy", "sell_legacy"), True)
     )
-    app.router.add_post(PATHS["cancel"], _route(_rvsecncl, ("cancel",), True))
-    app.router.add_get(PATHS["daily_ccld"], _route(_daily_ccld, ("daily_ccld",), False))
+    app.router.add_post(PATHS["cancel"], _route(_rvsecncl, ("cancel", "cancel_legacy"), True))
+    app.router.add_get(PATHS["daily_ccld"], _route(_daily_ccld, ("daily_ccld", "daily_ccld_legacy"), False))
     app.router.add_get(PATHS["balance"], _route(_balance, ("balance",), False))
     app.router.add_get(PATHS["psbl_order"], _route(_psbl_order, ("psbl_order",), False))
 
@@ -302,7 +320,7 @@ async def _approval(request: web.Request) -> web.Response:
 def _route(
     handler: Handler, trs: tuple[str, ...], faulty: bool
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    allowed = tuple(TR_IDS[t] for t in trs)
+    allowed = tuple(_LEGACY_TR_IDS[t] if t in _LEGACY_TR_IDS else TR_IDS[t] for t in trs)
 
     async def route(request: web.Request) -> web.StreamResponse:
         venue = request.app[VENUE_KEY]

@@ -14,8 +14,10 @@ Time
 ----
 The simulated venue refuses KRX orders outside the regular session (09:00-15:30 KST, weekdays). So
 that a rehearsal works at any hour, the emulator's clock (``session_clock``, on by default) is the
-wall clock shifted, when the wall clock is outside the session, to the last weekday's 10:00 KST, and
-runs at wall speed from there: every time it reports (order times, notices) is on that clock.
+wall clock shifted, when it is not in a session of a trading day with an hour left, to 11:00 KST of
+the latest KRX trading day (:class:`adapters.emulator.krx_clock.SessionClock`, the rule of the KIS
+emulator and of ``vibetrading run --venue-clock krx-session`` too), and runs at wall speed from
+there: every time it reports (order times, notices) is on that clock.
 
 REST (every call POST with JSON; header ``api-id``; ``authorization: Bearer <token>``)
 --------------------------------------------------------------------------------------
@@ -47,7 +49,6 @@ sends an execution notice twice.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Final
@@ -57,10 +58,10 @@ from aiohttp import web
 from adapters.emulator import EmulatorOptions, Exchange, RunningEmulator, start_server
 from adapters.emulator.exchange import MarketEvent
 from adapters.emulator.faults import FaultSpec
+from adapters.emulator.krx_clock import SessionClock
 from adapters.emulator.options import DEFAULT_BALANCES
 from adapters.kiwoom.emulator_rest import VENUE_KEY, KiwoomLimits, KiwoomVenue, Mode, add_rest_routes
 from adapters.kiwoom.emulator_ws import add_ws_routes
-from engines.markets.krx import KST_OFFSET_NS, in_regular_session
 from engines.markets.specs import spec_for
 from engines.model.instruments import InstrumentSpec
 
@@ -75,31 +76,6 @@ __all__ = [
 
 DEFAULT_SYMBOLS: Final[tuple[str, ...]] = ("krx:005930", "krx:000660")
 DEFAULT_BALANCES_KRW: Final[Mapping[str, Decimal]] = {"KRW": Decimal(100_000_000)}
-_DAY: Final = 86_400 * 1_000_000_000
-_HOUR: Final = 3_600 * 1_000_000_000
-
-
-class SessionClock:
-    """The wall clock, shifted into KRX's regular session when it is outside it (module docstring)."""
-
-    def __init__(self, now_ns: int | None = None) -> None:
-        wall = time.time_ns() if now_ns is None else now_ns
-        self.offset_ns = 0 if in_regular_session(wall) else _last_session_morning(wall) - wall
-
-    def now_ns(self) -> int:
-        return time.time_ns() + self.offset_ns
-
-    def ts_init(self, ts_event: int) -> int:
-        return max(ts_event, self.now_ns())
-
-
-def _last_session_morning(wall_ns: int) -> int:
-    """10:00 KST of the last weekday whose 10:00 is not after ``wall_ns``."""
-    local_day_start = (wall_ns + KST_OFFSET_NS) // _DAY * _DAY - KST_OFFSET_NS
-    candidate = local_day_start + 10 * _HOUR
-    while candidate > wall_ns or not in_regular_session(candidate):
-        candidate -= _DAY
-    return candidate
 
 
 class KrxExchange(Exchange):
@@ -117,7 +93,7 @@ class KrxExchange(Exchange):
     ) -> None:
         super().__init__("kiwoom", specs, keys={}, balances=balances, faults=faults, seed=seed)
         if session_clock:
-            self.clock = SessionClock()  # type: ignore[assignment]
+            self.clock = SessionClock.in_session()
         for api_key, secret in keys.items():
             self.accounts[api_key] = self._open_account(api_key, secret, balances)
         self.kiwoom: KiwoomVenue | None = None  # set by serve_kiwoom: what venue_of finds

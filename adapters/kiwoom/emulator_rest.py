@@ -130,6 +130,10 @@ class KiwoomVenue:
         """Forget every token (tests: what a server-side expiry looks like to the client)."""
         self.tokens.clear()
 
+    def expire_token(self, request: web.Request) -> None:
+        """A ``token-expiry`` fault: the token this request carries ends now."""
+        self.tokens.pop(request.headers.get("authorization", "").partition(" ")[2].strip(), None)
+
     def account_of(self, request: web.Request) -> str | None:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
@@ -231,9 +235,12 @@ def _route(
         if api_id not in handlers and api_id not in pagers:
             return refused(_Refusal(2, f"[1504:해당 URI에서 지원하지 않는 API ID입니다 ({api_id})]"), api_id)
         app_key = venue.account_of(request)
+        if app_key is not None and venue.exchange.faults.roll("token-expiry"):
+            venue.expire_token(request)
+            app_key = None
         if app_key is None:
             return refused(_Refusal(3, f"인증에 실패했습니다[8005:{_TOKEN_MSG}]"), api_id)
-        if venue.over_limit(app_key, api_id):
+        if venue.over_limit(app_key, api_id) or venue.exchange.faults.roll("429"):
             venue.limited += 1
             msg = f"{_RATE_MSG}[1700:{_RATE_MSG}. API ID={api_id}]"
             # Kiwoom has been seen to answer a rate limit both ways

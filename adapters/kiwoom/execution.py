@@ -487,7 +487,8 @@ class KiwoomExecutionClient:
         """Today's executions Kiwoom lists, oldest first (the reverse of its newest-first listing),
         after ``cursor``; a cursor no longer listed gives them all (folded once by trade id)."""
         await self.connect()
-        rows = list(reversed((await self._listing(fresh_after_ns=self._started_ns)).fill_rows))
+        # a fresh reading: executions arrive between readings, and this call promises every one so far
+        rows = list(reversed((await self._listing(fresh_after_ns=self._now())).fill_rows))
         now = self._now()
         day = _kst_day(now)
         reports: list[FillReport] = []

@@ -88,6 +88,13 @@ class DiffResult(msgspec.Struct, frozen=True, kw_only=True):
 _Key = Callable[[AnyEvent], bytes]
 
 
+def _unset_as_nil(value: object) -> object:
+    """A field the journal leaves out (UNSET, e.g. a live run's ``RunStarted.settings``) compares as nil."""
+    if value is msgspec.UNSET:
+        return None
+    raise NotImplementedError(f"cannot compare a {type(value).__name__}")
+
+
 class _Keys:
     """The comparison key of an event: its fields minus the ignored ones, encoded as msgpack.
 
@@ -97,7 +104,7 @@ class _Keys:
 
     def __init__(self, ignore: frozenset[str]) -> None:
         self._ignore = ignore
-        self._encode = msgspec.msgpack.Encoder().encode
+        self._encode = msgspec.msgpack.Encoder(enc_hook=_unset_as_nil).encode
         self._by_type: dict[type[AnyEvent], _Key] = {}
 
     def __call__(self, event: AnyEvent) -> bytes:

@@ -67,7 +67,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         log.warning("config_warning", detail=warning)
     venue_clock = None
     if args.venue_clock == "krx-session":
-        from adapters.kis.emulator import SessionClock  # noqa: PLC0415 - drills only
+        from adapters.emulator.krx_clock import SessionClock  # noqa: PLC0415 - drills only
 
         venue_clock = SessionClock.in_session()
     options = SessionOptions(

@@ -121,7 +121,7 @@ def build_venues(
                 clock=clock,
             )
         market: MarketDataClient = (
-            _kis_market(shared, configured, keys, state_dir)
+            _kis_market(shared, keys, state_dir, clock)
             if shared
             else market_data_for(
                 name,
@@ -131,6 +131,7 @@ def build_venues(
                 ws_url=configured.ws_url,
                 keys=keys if name in KEYED_MARKET_DATA else None,
                 token_dir=state_dir,
+                clock_ns=time.time_ns if clock is None else clock.now_ns,
             )
         )
         if bar_seconds is not None and name not in STREAMS_BARS:
@@ -208,16 +209,20 @@ def _kis_execution(
 
 
 def _kis_market(
-    execution: ExecutionClient,
-    configured: ConfiguredVenue,
-    keys: tuple[str, str] | None,
-    state_dir: Path | None,
+    execution: ExecutionClient, keys: tuple[str, str] | None, state_dir: Path | None, clock: Clock | None
 ) -> MarketDataClient:
     from adapters.kis.execution import KisExecutionClient  # noqa: PLC0415
     from adapters.kis.market_data import KisMarketData  # noqa: PLC0415
 
     assert isinstance(execution, KisExecutionClient) and keys is not None
-    return KisMarketData(execution.config, keys[0], keys[1], cache_dir=state_dir, stream=execution.stream)
+    return KisMarketData(
+        execution.config,
+        keys[0],
+        keys[1],
+        cache_dir=state_dir,
+        stream=execution.stream,
+        clock_ns=time.time_ns if clock is None else clock.now_ns,
+    )
 
 
 def _execution_client(

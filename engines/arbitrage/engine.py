@@ -66,6 +66,7 @@ from engines.arbitrage.legs import (
 )
 from engines.clock import REPLAY_CLOCK, Clock
 from engines.decimals import LEG_SIZE_CONTEXT
+from engines.errors import ContractViolation, DeclarationError
 from engines.ledger import Ledger
 from engines.model.commands import CancelOrder, SubmitOrder
 from engines.model.enums import LegPolicy, OrderType, Side, TimeInForce
@@ -89,7 +90,7 @@ from engines.orders.table import OrderStatus
 from engines.sdk import LegOrder, Snapshot
 from engines.strategy.contract import check_arbitrage
 from engines.strategy.declaration import StrategySpec
-from engines.strategy.runtime import OrderIds, Outgoing, StrategyRuntime
+from engines.strategy.runtime import OrderIds, Outgoing, StrategyRuntime, fill_of
 from engines.units import NS_PER_MS, NS_PER_SECOND
 
 __all__ = ["OUTCOMES", "SKIP_FLUSH_NS", "UNWIND_ATTEMPTS", "ArbitrageEngine"]
@@ -131,6 +132,7 @@ class ArbitrageEngine:
         "_index",
         "_latest",
         "_name",
+        "_on_fill",
         "_out",
         "_skip_count",
         "_skip_since",
@@ -173,7 +175,20 @@ class ArbitrageEngine:
         params = checked_params(spec.name, spec.params)
         legs = tuple(spec.universe)
         self._specs: dict[str, InstrumentSpec] = leg_specs(spec.name, legs, specs)
-        self.runtime = StrategyRuntime(spec, ledger, currency, seed, venues=venues, clock=clock)
+        self.runtime = StrategyRuntime(
+            spec, ledger, currency, seed, venues=venues, clock=clock, orders=orders
+        )
+        if self.runtime.ctx._window(legs[0]) is not None:
+            raise DeclarationError(
+                f"strategy {spec.name!r}: history keeps bars, and an arbitrage sees quotes only",
+                code="VT111",
+                hint="Drop history from the arbitrage; keep what it needs of past snapshots itself.",
+            )
+        self._on_fill = (
+            self.runtime.strategy.on_fill  # type: ignore[attr-defined]
+            if self.runtime.overrides("on_fill")
+            else None
+        )
         self.ledger = ledger
         self.orders = orders
         self.legs = legs
@@ -258,6 +273,8 @@ class ArbitrageEngine:
             if output is not None or ctx.logs:
                 self._decided(output, ts)
         elif isinstance(event, _ORDER_EVENTS):
+            if self._on_fill is not None and isinstance(event, OrderFilled):
+                self._filled(event)
             working = self._working.get(event.client_order_id)
             if working is not None:
                 self._on_order(event, working)
@@ -300,6 +317,25 @@ class ArbitrageEngine:
                 f"arbitrage {arb.arb_id} unresolved at the end: "
                 f"{working or 'no order working'}; {arb.reason or 'no leg failed'}",
             )
+
+    def stop(self, now_ns: int) -> None:
+        """The run ends: ``on_stop`` (it may only log)."""
+        self._out.extend(self.runtime.stop(now_ns))
+
+    def _filled(self, event: OrderFilled) -> None:
+        """``on_fill`` for an execution of one of the strategy's orders; it may only log."""
+        order = self.orders.get(event.client_order_id)
+        if order is None or order.strategy != self._name or self._on_fill is None:
+            return
+        now = event.ts_event
+        returned = self.runtime.call(self._on_fill, now, fill_of(event))
+        if returned is not None:
+            raise ContractViolation(
+                f"strategy {self._name!r} at ts {now}: on_fill returned {type(returned).__name__}; "
+                "an arbitrage's on_fill may only log (the engine works the legs)",
+                code="VT320",
+            )
+        self._out.extend(self.runtime.drain_logs(now))
 
     # ── figures ──
 

@@ -75,7 +75,16 @@ from engines.errors import VibeError
 from engines.markets.krx import KRX_SELL_TAX_BPS
 from engines.model.instruments import InstrumentKind, InstrumentSpec, parse_symbol
 
-__all__ = ["DEFAULT_SPECS", "SpecRow", "UnknownInstrumentError", "list_specs", "spec_for", "spec_table"]
+__all__ = [
+    "DEFAULT_SPECS",
+    "InstrumentFields",
+    "SpecRow",
+    "UnknownInstrumentError",
+    "UserInstruments",
+    "list_specs",
+    "spec_for",
+    "spec_table",
+]
 
 _D = Decimal
 
@@ -86,10 +95,17 @@ class UnknownInstrumentError(VibeError):
     code = "VT135"
 
 
-_HINT: Final = (
-    "Pass an InstrumentSpec for the symbol as an override, or use a market the built-in table "
-    "covers (see engines/markets/specs.py)."
-)
+def _hint(market: str) -> str:
+    # the fix a user can apply without editing code: an instruments file (docs/replay.md)
+    return (
+        f"Define the market in a TOML file and pass it with --instruments FILE "
+        f"(replay and validate; docs/replay.md), for example:\n"
+        f"    [markets.{market}]\n"
+        f'    quote = "USD"\n'
+        f'    kind = "spot"\n'
+        f'    tick = "0.01"\n'
+        f'    lot = "1"'
+    )
 
 
 # The default: the KOSPI rate in force when this table was last checked (2026-11: 20 bps since
@@ -294,8 +310,61 @@ _PATTERNS: Final[Mapping[str, _Pattern]] = {
 }
 
 
-def spec_for(symbol: str, *, overrides: Mapping[str, InstrumentSpec] | None = None) -> InstrumentSpec:
-    """The spec of ``symbol``: an override if given, else the built-in table.
+# ── user-defined instruments ─────────────────────────────────────────────────────────────────────
+
+
+class InstrumentFields(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """One section of an instruments file (docs/replay.md "Your own instruments").
+
+    Every key is optional here because a ``[symbols."m:X"]`` section overrides only what it names;
+    a ``[markets.m]`` section must give ``quote``, ``kind``, ``tick`` and ``lot`` (daemon/instruments.py
+    checks that, and the numbers' bounds, when it reads the file).
+    """
+
+    quote: str | None = None
+    kind: InstrumentKind | None = None
+    tick: Decimal | None = None
+    lot: Decimal | None = None
+    min_qty: Decimal | None = None
+    min_notional: Decimal | None = None
+    maker_fee_bps: Decimal | None = None
+    taker_fee_bps: Decimal | None = None
+    multiplier: Decimal | None = None
+    sell_tax_bps: Decimal | None = None
+    base: str | None = None
+    settle: str | None = None
+
+
+REQUIRED_MARKET_KEYS: Final = ("quote", "kind", "tick", "lot")
+"""The keys without which a market (or a symbol of no known market) has no spec."""
+
+# the file's key → the InstrumentSpec field it sets, for keys whose names differ
+_SPEC_FIELD: Final[Mapping[str, str]] = {"tick": "tick_size", "lot": "lot_size"}
+
+
+class UserInstruments(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The markets and symbols of an instruments file: consulted before the built-in table."""
+
+    markets: dict[str, InstrumentFields] = {}
+    symbols: dict[str, InstrumentFields] = {}
+
+    def defines(self, symbol: str) -> bool:
+        """Whether this file says anything about ``symbol`` (its market or the symbol itself)."""
+        parsed = parse_symbol(symbol)
+        return parsed.market in self.markets or str(parsed) in self.symbols
+
+
+def spec_for(
+    symbol: str,
+    *,
+    overrides: Mapping[str, InstrumentSpec] | None = None,
+    user: UserInstruments | None = None,
+) -> InstrumentSpec:
+    """The spec of ``symbol``: an override if given, else the user's instruments, else the table.
+
+    ``user`` (an instruments file) comes in two layers: a ``[markets.m]`` section replaces the
+    built-in entry of every ``m:<X>`` (an explicit definition beats a default), and a
+    ``[symbols."m:X"]`` section is applied last, over the user's market or the built-in spec.
 
     Raises :class:`~engines.errors.InvalidSymbolError` (VT120) for text that is not a symbol and
     :class:`UnknownInstrumentError` (VT135) for a symbol nothing covers. The spec returned for a
@@ -306,15 +375,80 @@ def spec_for(symbol: str, *, overrides: Mapping[str, InstrumentSpec] | None = No
     name = str(parsed)
     if overrides is not None and name in overrides:
         return overrides[name]
+    if user is not None:
+        own = user.symbols.get(name)
+        market = user.markets.get(parsed.market)
+        if market is not None:
+            return _from_fields(name, parsed.instrument, _merged(market, own))
+        if own is not None:
+            builtin = _builtin(name, parsed.market, parsed.instrument)
+            if builtin is not None:
+                return _applied(builtin, own)
+            return _from_fields(name, parsed.instrument, own)
+    builtin = _builtin(name, parsed.market, parsed.instrument)
+    if builtin is None:
+        raise UnknownInstrumentError(f"no instrument spec for symbol {name!r}", hint=_hint(parsed.market))
+    return builtin
+
+
+def _builtin(name: str, market: str, instrument: str) -> InstrumentSpec | None:
     known = DEFAULT_SPECS.get(_ALIASES.get(name, name))
     if known is not None:
         return known if known.symbol == name else _renamed(known, name)
-    pattern = _PATTERNS.get(parsed.market)
+    pattern = _PATTERNS.get(market)
     if pattern is not None:
-        match = pattern.regex.match(parsed.instrument)
+        match = pattern.regex.match(instrument)
         if match is not None:
             return pattern.factory(name, match.group(1))
-    raise UnknownInstrumentError(f"no instrument spec for symbol {name!r}", hint=_HINT)
+    return None
+
+
+def _merged(market: InstrumentFields, own: InstrumentFields | None) -> InstrumentFields:
+    if own is None:
+        return market
+    return msgspec.structs.replace(market, **_given(own))
+
+
+def _given(fields: InstrumentFields) -> dict[str, object]:
+    return {k: v for k, v in msgspec.structs.asdict(fields).items() if v is not None}
+
+
+def _from_fields(name: str, instrument: str, f: InstrumentFields) -> InstrumentSpec:
+    """A whole spec from a market section (with its symbol's overrides merged in)."""
+    missing = [k for k in REQUIRED_MARKET_KEYS if getattr(f, k) is None]
+    if f.quote is None or f.kind is None or f.tick is None or f.lot is None:
+        raise UnknownInstrumentError(
+            f"the instruments for {name!r} lack {', '.join(missing)}", hint=_hint(name.split(":", 1)[0])
+        )
+    base = f.base if f.base is not None else instrument
+    # an inverse contract is margined in its base coin, every other kind in its quote currency
+    settle = f.settle if f.settle is not None else (base if f.kind is InstrumentKind.INVERSE else f.quote)
+    zero = Decimal(0)
+    return InstrumentSpec(
+        symbol=name,
+        kind=f.kind,
+        base=base,
+        quote=f.quote,
+        settle=settle,
+        tick_size=f.tick,
+        lot_size=f.lot,
+        min_qty=f.min_qty if f.min_qty is not None else f.lot,
+        min_notional=f.min_notional if f.min_notional is not None else zero,
+        multiplier=f.multiplier if f.multiplier is not None else Decimal(1),
+        maker_fee_bps=f.maker_fee_bps if f.maker_fee_bps is not None else zero,
+        taker_fee_bps=f.taker_fee_bps if f.taker_fee_bps is not None else zero,
+        sell_tax_bps=f.sell_tax_bps if f.sell_tax_bps is not None else zero,
+    )
+
+
+def _applied(spec: InstrumentSpec, own: InstrumentFields) -> InstrumentSpec:
+    """A built-in spec with one symbol's overrides; a new lot without a min_qty raises min_qty to it."""
+    changes = {_SPEC_FIELD.get(k, k): v for k, v in _given(own).items()}
+    if own.lot is not None and own.min_qty is None:
+        changes["min_qty"] = max(spec.min_qty, own.lot)
+    if own.tick is not None:
+        changes["tick_scheme"] = "fixed"  # a tick given in the file replaces a band scheme (KRX)
+    return msgspec.structs.replace(spec, **changes)
 
 
 def _renamed(spec: InstrumentSpec, symbol: str) -> InstrumentSpec:

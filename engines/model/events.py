@@ -234,6 +234,31 @@ class MarkPrice(Event, frozen=True, kw_only=True):
 # ── system ──────────────────────────────────────────────────────────────────────────────────────
 
 
+class DataFile(msgspec.Struct, frozen=True, kw_only=True):
+    """One ``--data`` input of a run: its name (not its directory, so the journal does not depend on
+    where the file lies) and what identifies its bytes."""
+
+    name: str
+    format: str
+    sha256: str
+    bytes: int
+
+
+class RunSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """What a backtest was run with, beyond the strategy and its parameters: the report shows it."""
+
+    cash: Decimal
+    fee_bps: Decimal | None = None
+    latency_ns: int = 0
+    reject_every: int | None = None
+    reject_prob: Decimal | None = None
+    seed: int = 0
+    sample_ns: int = 0
+    data: tuple[DataFile, ...] = ()
+    #: the ``--instruments`` file, when the run defined its own markets or symbols
+    instruments: DataFile | None = None
+
+
 class RunStarted(Event, frozen=True, kw_only=True):
     run_id: str
     strategy: str
@@ -243,6 +268,9 @@ class RunStarted(Event, frozen=True, kw_only=True):
     params: dict[str, str]
     strategy_sha256: str
     data_sha256: tuple[str, ...] = ()
+    #: a backtest's settings; UNSET (never encoded) elsewhere, so a live session's records and
+    #: journals written before the field existed keep their bytes
+    settings: RunSettings | msgspec.UnsetType = msgspec.UNSET
 
 
 class RunFinished(Event, frozen=True, kw_only=True):

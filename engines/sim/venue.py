@@ -270,9 +270,10 @@ class SimVenue:
         if event.instrument in self._krx:
             record(self._tapes, event)
         if not self._working:  # the common case in a replay: nothing to match
-            self._unnoted[event.instrument] = event
-            if type(event) is QuoteTick:
-                self._quoted.add(event.instrument)
+            instrument = event.instrument
+            self._unnoted[instrument] = event
+            if type(event) is QuoteTick and instrument not in self._quoted:
+                self._quoted.add(instrument)
             return _NOTHING
         self._note_unnoted()
         with localcontext(SIM_CONTEXT):

@@ -11,7 +11,10 @@ from decimal import Decimal
 
 from engines.errors import ContractViolation
 from engines.model.enums import OrderType
-from engines.sdk import ArbIntent, LegOrder, OrderIntent, TargetPosition
+from engines.sdk import ArbIntent, CancelAll, CancelOrder, LegOrder, OrderIntent, TargetPosition
+
+#: One action of a single-asset signal's list, carried out in list order.
+SingleAction = OrderIntent | CancelOrder | CancelAll
 
 
 def _fail(code: str, strategy: str, ts_ns: int, what: str) -> ContractViolation:
@@ -24,8 +27,8 @@ def _is_finite_decimal(value: object) -> bool:
 
 def check_single(
     strategy: str, ts_ns: int, output: object
-) -> TargetPosition | tuple[OrderIntent, ...] | None:
-    """single: a TargetPosition, a sequence of OrderIntent, or None."""
+) -> TargetPosition | tuple[SingleAction, ...] | None:
+    """single: a TargetPosition, a sequence of OrderIntent, CancelOrder and CancelAll, or None."""
     if output is None:
         return None
     if isinstance(output, TargetPosition):
@@ -33,16 +36,20 @@ def check_single(
             raise _fail("VT301", strategy, ts_ns, f"target quantity {output.quantity!r}")
         return output
     if isinstance(output, Sequence) and not isinstance(output, str | bytes):
-        intents = tuple(output)
-        for intent in intents:
-            _check_intent(strategy, ts_ns, intent)
-        return intents
+        actions = tuple(output)
+        for action in actions:
+            if isinstance(action, OrderIntent):
+                _check_intent(strategy, ts_ns, action)
+            elif isinstance(action, CancelOrder):
+                if not isinstance(action.client_order_id, str) or not action.client_order_id:
+                    raise _fail("VT300", strategy, ts_ns, f"cancel of order {action.client_order_id!r}")
+            elif not isinstance(action, CancelAll):
+                raise _fail("VT300", strategy, ts_ns, f"list holds a {type(action).__name__}")
+        return actions
     raise _fail("VT300", strategy, ts_ns, f"returned {type(output).__name__}")
 
 
-def _check_intent(strategy: str, ts_ns: int, intent: object) -> None:
-    if not isinstance(intent, OrderIntent):
-        raise _fail("VT300", strategy, ts_ns, f"list holds a {type(intent).__name__}")
+def _check_intent(strategy: str, ts_ns: int, intent: OrderIntent) -> None:
     if not _is_finite_decimal(intent.quantity) or intent.quantity <= 0:
         raise _fail("VT301", strategy, ts_ns, f"order quantity {intent.quantity!r}")
     needs_limit = intent.order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT)
@@ -73,7 +80,9 @@ def check_weights(
         raise _fail("VT315", strategy, ts_ns, f"returned {type(output).__name__}")
     members = set(universe)
     weights: dict[str, Decimal] = {}
-    for symbol, weight in output.items():
+    for symbol, given in output.items():
+        # {"x": 1} means Decimal(1); a bool is not a weight and stays for the check below to refuse
+        weight = Decimal(given) if type(given) is int else given
         if symbol not in members:
             raise _fail("VT310", strategy, ts_ns, f"weight for {symbol!r}")
         if not _is_finite_decimal(weight):

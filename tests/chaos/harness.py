@@ -67,11 +67,20 @@ KINDS = ("single", "portfolio", "arbitrage")
 #: suite: a Kiwoom session killed mid-run does not finish reconciling on restart, see docs/chaos.md)
 KINDS_WITH_BROKERS = ("single", "portfolio", "arbitrage", "kospi")
 SAMSUNG, HYNIX = "krx:005930", "krx:000660"
-#: the brokers' emulators know these faults (no out-of-order fills: a notice has no fill to reorder)
-BROKER_FAULTS = "timeout=0.03,5xx=0.03,accept-then-timeout=0.04,reset=0.02,dup-fill=0.08,drop-ws=0.01"
-FAULTS = (
-    "timeout=0.03,5xx=0.03,accept-then-timeout=0.04,reset=0.02,dup-fill=0.08,out-of-order=0.05,drop-ws=0.01"
+#: the brokers' emulators know these faults (no out-of-order fills: a notice has no fill to reorder);
+#: 429 and token-expiry are drawn per request
+BROKER_FAULTS = (
+    "timeout=0.03,5xx=0.03,accept-then-timeout=0.04,reset=0.02,dup-fill=0.08,drop-ws=0.01,"
+    "429=0.01,token-expiry=0.003"
 )
+#: 429 and 418 are drawn per order request, clock-skew per signed request, stale-quote and stall-ws
+#: per market message (hence their small figures: a walk sends hundreds a second)
+FAULTS = (
+    "timeout=0.03,5xx=0.03,accept-then-timeout=0.04,reset=0.02,dup-fill=0.08,out-of-order=0.05,drop-ws=0.01,"
+    "429=0.02,418=0.003,clock-skew=0.01,stale-quote=0.002,stall-ws=0.0003"
+)
+#: the last session must settle what is in flight: a ban would stop it, by design, before it could
+FINAL_FAULTS = ",".join(p for p in FAULTS.split(",") if not p.startswith("418="))
 READY_TIMEOUT_S = 25.0
 #: the largest hit count drawn per point: how often each point passes in a few seconds of trading
 HITS = {"intent_durable": 8, "answer_received": 8, "fill_fold": 8, "reconcile": 3, "market_step": 300}
@@ -125,6 +134,15 @@ class SeedResult:
             "secrets_found",
         )
         return {n: getattr(self, n) for n in names if getattr(self, n)}
+
+
+def _failing(readyz: str) -> str:
+    """The checks a /readyz body fails, with their details (the whole body is too long to read)."""
+    try:
+        checks = json.loads(readyz)["checks"]
+        return "; ".join(f"{name}: {c['detail']}" for name, c in checks.items() if not c["ok"])[:600]
+    except (ValueError, KeyError, TypeError):
+        return readyz[:300]
 
 
 def _free_port() -> int:
@@ -289,7 +307,7 @@ class Trial:
                     return time.monotonic() - started
                 last = body
             await asyncio.sleep(0.05)
-        self.result.not_recovered.append(f"no /readyz 200 within {READY_TIMEOUT_S:g} s: {last[:300]}")
+        self.result.not_recovered.append(f"no /readyz 200 within {READY_TIMEOUT_S:g} s: {_failing(last)}")
         return None
 
     async def kill_round(self, config: Path) -> None:
@@ -317,6 +335,9 @@ class Trial:
 
     async def final_session(self, config: Path) -> None:
         """A clean session: trade, then halt, settle with faults off, and stop on SIGTERM."""
+        for name, emulator in self.emulators.items():
+            final = BROKER_FAULTS if name in ("kis", "kiwoom") else FINAL_FAULTS
+            emulator.exchange.faults.spec = parse_faults(final)
         proc = await self.spawn(config, None)
         ready = await self.wait_ready(proc)
         if ready is None:

@@ -383,7 +383,9 @@ def test_every_option_of_replay_shows_its_default_in_help() -> None:
     assert "order latency, 0 to 86400000 (default: 0)" in flat["--latency-ms"]
     # every option that takes a value is above, except those that have no default to show
     valued = {o for o, text in flat.items() if re.match(rf"{o} ([A-Z][A-Z_=]*|{{[^}}]*}})", text)}
-    assert valued == {*defaults, "--param", "--type", "--data", "--journal", "--config"} - {"strategy"}
+    assert valued == {*defaults, "--param", "--type", "--data", "--journal", "--config", "--instruments"} - {
+        "strategy"
+    }
 
 
 def test_version() -> None:

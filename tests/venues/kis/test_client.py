@@ -277,12 +277,19 @@ async def test_after_a_restart_the_map_finds_orders_and_the_rule_refuses_to_gues
 
 def test_the_session_clock_lands_in_a_session_of_a_trading_day() -> None:
     # 1970-01-01, 2026-01-01 00:00 UTC (a holiday), 2026-01-02 05:00 UTC (first day: opens 10:00 KST),
-    # 2026-10-05 (a substitute holiday, Monday)
-    for now in (0, 1_767_225_600 * 10**9, 1_767_330_000 * 10**9, 1_791_158_400 * 10**9):
+    # 2026-10-05 (a substitute holiday, Monday), 2026-12-04 00:35 KST (after midnight: back to the 3rd)
+    for now in (
+        0,
+        1_767_225_600 * 10**9,
+        1_767_330_000 * 10**9,
+        1_791_158_400 * 10**9,
+        1_796_312_100 * 10**9,
+    ):
         clock = SessionClock.in_session(now)
         shifted = now + clock.offset_ns
         assert in_regular_session(shifted) and is_trading_day(kst_date(shifted))
-        assert -8 * 86_400 * 10**9 < clock.offset_ns <= 86_400 * 10**9
+        # never ahead: a feed stamped on the wall clock must not run before the shifted clock's orders
+        assert -8 * 86_400 * 10**9 < clock.offset_ns <= 0
 
 
 @pytest.mark.parametrize("fault", ["timeout", "5xx", "reset"])
