@@ -76,11 +76,13 @@ class SubmissionQueue:
         on_journal_failure: Callable[[VibeError], None] = lambda exc: None,
         resolve_backoff: Backoff | None = None,
         request_timeout_s: float = REQUEST_TIMEOUT_S,
+        catch_up: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.venue = venue
         self._durable = durable
         self._deliver = deliver
         self._query_for = query_for
+        self._catch_up = catch_up
         self._blocked = blocked
         self._on_journal_failure = on_journal_failure
         self._clock = clock
@@ -201,6 +203,10 @@ class SubmissionQueue:
             return False
         self.unresolved.pop(client_order_id, None)
         self._deliver(report, self.venue.name)
+        if self._catch_up is not None:
+            # a report can say an order filled (in part) whose fills never reached us: an answer lost
+            # with its order, a stream down meanwhile. They are fetched now, not at the next start.
+            await self._catch_up(client_order_id)
         return True
 
     def retry_unresolved(self) -> None:

@@ -34,6 +34,7 @@ from engines.model.events import (
     OrderSubmitted,
     QuoteTick,
     Rebalanced,
+    RunFinished,
     RunStarted,
     SnapshotSkipped,
     StrategyHalted,
@@ -142,6 +143,18 @@ def redrive(
         elif isinstance(event, RunStarted):
             _begin(kernel, journal, event)
         elif isinstance(event, KERNEL_MADE):
+            ending = _run_ending(journal)
+            if ending is not None:
+                # the strategy's on_stop lines, journalled just before the session's RunFinished
+                before = journal.position
+                step(functools.partial(kernel.stop_strategy, ending.ts_event))
+                if journal.position == before:
+                    raise DivergenceError(
+                        f"at seq {event.seq}: the recording has {type(event).__name__} {_short(event)} "
+                        "as its strategy stopped, which the re-driven strategy's on_stop did not make",
+                        hint="The strategy, its parameters or the engine differ from the recorded session's.",
+                    )
+                continue
             # what the kernel made when a market event closed the previous instant (a rebalance,
             # timers) is journalled before that market event: step the market event that follows
             following = _next_market(journal)
@@ -164,6 +177,17 @@ def redrive(
             if journal.position < len(journal._recorded) and journal.peek() is event:
                 journal.position += 1  # the step was stopped before the kernel recorded it
     return journal.position
+
+
+def _run_ending(journal: ReDriveJournal) -> RunFinished | None:
+    """The RunFinished that the strategy log lines at the recording's position lead to, if any: what
+    ``on_stop`` said as the session stopped (it may only log)."""
+    recorded = journal._recorded
+    at = journal.position
+    while at < len(recorded) and isinstance(recorded[at], StrategyLog):
+        at += 1
+    candidate = recorded[at] if at < len(recorded) else None
+    return candidate if isinstance(candidate, RunFinished) and at > journal.position else None
 
 
 def _next_market(journal: ReDriveJournal) -> QuoteTick | TradeTick | Bar | None:

@@ -55,7 +55,7 @@ from daemon.journal.writer import JournalWriter
 from daemon.live.budget import CallBudget, OverBudget
 from daemon.live.crash import crash_point
 from daemon.live.port import LiveVenuePort, SubmissionQueue
-from daemon.live.reconcile import Reconciler
+from daemon.live.reconcile import READ_TIMEOUT_S, Reconciler
 from daemon.live.redrive import ReDriveJournal, redrive
 from daemon.live.venues import LiveVenue, build_venues
 from daemon.logs import bind_context, get_logger
@@ -340,6 +340,30 @@ class LiveSession:
             return "not reconciled"
         return None
 
+    async def _catch_up_fills(self, client_order_id: str) -> None:
+        """Fetch the fills a status report says an order has and no fill folded carries yet.
+
+        A report resolving an unknown outcome can say "expired, 0.001 filled" while the fill itself
+        was lost (its stream down, the process gone when it came). Left alone, the journal would
+        hold a position the venue does not until the next start's reconciliation."""
+        kernel = self.kernel
+        assert kernel is not None
+        order = kernel.orders.get(client_order_id)
+        if order is None or order.filled_qty <= order.executed_qty:
+            return
+        venue = self.venues[order.venue]
+        client = venue.execution_for(order.instrument)
+        markets = {m for m, c in venue.executions.items() if c is client}
+        try:
+            async with asyncio.timeout(READ_TIMEOUT_S):
+                fills = await client.fills_since(self.last_trade_id(order.venue, markets))
+        except (VibeError, TimeoutError) as exc:
+            self.log.warning("fills_catch_up_failed", client_order_id=client_order_id, error=str(exc))
+            return  # the next start's reconciliation reads them
+        for fill in fills:
+            if fill.client_order_id in kernel.orders:
+                self.deliver(fill, order.venue)
+
     def _query_for(self, client_order_id: str) -> QueryOrder | None:
         kernel = self.kernel
         assert kernel is not None
@@ -438,6 +462,7 @@ class LiveSession:
                 metrics=self.metrics,
                 blocked=self.blocked,
                 on_journal_failure=self.journal_failure,
+                catch_up=self._catch_up_fills,
             )
         self.kernel.journal = _ObservedJournal(writer, self.observe)
         if recorded and self.config.mode is Mode.PAPER:
@@ -708,6 +733,9 @@ class LiveSession:
         if self.journal_failed is not None:
             return  # nothing more can be journalled; the next start reconciles what happened since
         now = self.clock.now_ns()
+        # the strategy's on_stop (its lines journalled), as a replay's end calls it; a re-drive
+        # meets them just before this RunFinished and calls it again at the same time
+        self._step(lambda: kernel.stop_strategy(now))
         kernel.record(RunFinished(ts_event=now, ts_init=now, run_id=self.run_id, reason=stop_reason))
         if self.writer is not None:
             await self.writer.barrier()
