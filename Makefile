@@ -71,7 +71,7 @@ bench: install ## benchmarks (on demand, not a gate)
 SEEDS ?= 34
 KILLS ?= 3
 chaos: install ## the seeded chaos suite (tests/chaos): kills, venue faults, audit; SEED=N reruns one seed
-	$(BIN)/python -m tests.chaos.run --kills $(KILLS) $(if $(SEED),--seed $(SEED) --keep,--seeds $(SEEDS)) --out runs/chaos
+	$(BIN)/python -m tests.chaos.run --brokers --kills $(KILLS) $(if $(SEED),--seed $(SEED) --keep,--seeds $(SEEDS)) --out runs/chaos
 
 SECONDS ?= 600
 RATE ?= 5000
