@@ -70,7 +70,9 @@ bench: install ## benchmarks (on demand, not a gate)
 
 SEEDS ?= 34
 KILLS ?= 3
-chaos: install ## the seeded chaos suite (tests/chaos): kills, venue faults, audit; SEED=N reruns one seed
+CHAOS_SOAK_SECONDS ?= 60
+chaos: install ## the seeded chaos suite (tests/chaos): a soak, kills, venue faults, audit; SEED=N reruns one seed
+	$(if $(SEED),,$(BIN)/python -m tests.chaos.soak --seconds $(CHAOS_SOAK_SECONDS) --rate $(RATE) --out runs/chaos)
 	$(BIN)/python -m tests.chaos.run --brokers --kills $(KILLS) $(if $(SEED),--seed $(SEED) --keep,--seeds $(SEEDS)) --out runs/chaos
 
 SECONDS ?= 600

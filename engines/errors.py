@@ -116,7 +116,8 @@ ERROR_CODES: Final[dict[str, ErrorCode]] = {
     ),
     "VT144": ErrorCode(
         "KRX is closed that day",
-        "Send the order on a KRX trading day: not a weekend or a KRX holiday (docs/krx.md).",
+        "Send the order on a KRX trading day: not a weekend or a KRX holiday, by the dated table or, "
+        "when connected to KIS, by KIS's chk-holiday answer (docs/krx.md).",
     ),
     "VT145": ErrorCode(
         "KRX session not open",

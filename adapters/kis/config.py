@@ -47,6 +47,7 @@ PATHS: Final[dict[str, str]] = {
     "daily_ccld": "/uapi/domestic-stock/v1/trading/inquire-daily-ccld",
     "balance": "/uapi/domestic-stock/v1/trading/inquire-balance",
     "psbl_order": "/uapi/domestic-stock/v1/trading/inquire-psbl-order",
+    "holiday": "/uapi/domestic-stock/v1/quotations/chk-holiday",
 }
 
 #: the real transaction ids; :func:`tr_id` derives the mock ones
@@ -59,6 +60,7 @@ TR_IDS: Final[dict[str, str]] = {
     "daily_ccld": "TTTC0081R",
     "balance": "TTTC8434R",
     "psbl_order": "TTTC8908R",
+    "holiday": "CTCA0903R",  # 국내휴장일조회; KIS asks callers to keep it to about once a day
     "notice": "H0STCNI0",
     "trade": "H0STCNT0",
     "book": "H0STASP0",

@@ -13,6 +13,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, Literal
 
@@ -23,6 +24,7 @@ from adapters.emulator.exchange import Exchange, OrderRecord, OrderState
 from adapters.emulator.server import delay, hang, injected_fault, reset
 from adapters.kis.config import PATHS, TR_IDS, tr_id
 from engines.markets.krx import KST_OFFSET_NS
+from engines.markets.krx_validator import is_trading_day
 from engines.model.commands import SubmitOrder
 from engines.model.enums import OrderType, Side, TimeInForce
 
@@ -48,6 +50,9 @@ class KisLimits(msgspec.Struct, frozen=True, kw_only=True):
     #: rows per page of inquire-daily-ccld (None: 100 real, 15 mock) and of inquire-balance (50 / 20)
     ccld_page_rows: int | None = None
     balance_page_rows: int | None = None
+    #: chk-holiday: the days answered from BASS_DT on, and the rows of each page
+    holiday_days: int = 30
+    holiday_page_rows: int = 10
     #: WebSocket registrations per session
     ws_registrations: int = 41
     #: seconds between the server's PINGPONG frames
@@ -116,6 +121,12 @@ class KisVenue:
     issued_tokens: int = 0
     #: app key → its WebSocket session (KIS allows one)
     ws_sessions: dict[str, Any] = field(default_factory=dict)
+    #: chk-holiday's answer for these dates (``YYYYMMDD`` → open) instead of the KRX table's, so a
+    #: test can make the broker's calendar disagree with ours
+    calendar: dict[str, bool] = field(default_factory=dict)
+    #: chk-holiday answers HTTP 500 EGW00002 while set (the broker's ledger service down)
+    holiday_down: bool = False
+    holiday_queries: int = 0
     wall: Callable[[], float] = time.time
 
     def __post_init__(self) -> None:
@@ -277,6 +288,7 @@ def add_rest_routes(app: web.Application) -> None:
     app.router.add_get(PATHS["daily_ccld"], _route(_daily_ccld, ("daily_ccld", "daily_ccld_legacy"), False))
     app.router.add_get(PATHS["balance"], _route(_balance, ("balance",), False))
     app.router.add_get(PATHS["psbl_order"], _route(_psbl_order, ("psbl_order",), False))
+    app.router.add_get(PATHS["holiday"], _route(_chk_holiday, ("holiday",), False, account=False))
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
@@ -318,7 +330,7 @@ async def _approval(request: web.Request) -> web.Response:
 
 
 def _route(
-    handler: Handler, trs: tuple[str, ...], faulty: bool
+    handler: Handler, trs: tuple[str, ...], faulty: bool, *, account: bool = True
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     allowed = tuple(_LEGACY_TR_IDS[t] if t in _LEGACY_TR_IDS else TR_IDS[t] for t in trs)
 
@@ -331,7 +343,8 @@ def _route(
                 params = {str(k).upper(): str(v) for k, v in (await _json_body(request)).items()}
             else:
                 params = {k.upper(): v for k, v in request.query.items()}
-            venue.cano(app_key, params)
+            if account:  # the quotations name no account
+                venue.cano(app_key, params)
         except KisFault as fault:
             return _fault(fault)
         kind = injected_fault(request, "timeout", "reset", "5xx", "accept-then-timeout") if faulty else None
@@ -561,3 +574,53 @@ async def _psbl_order(
         "msg1": "조회가 완료되었습니다",
         "output": {"ord_psbl_cash": dec(free), "nrcvb_buy_amt": dec(free), "max_buy_qty": "0"},
     }, ""
+
+
+#: wday_dvsn_cd by date.weekday(): KIS counts from 01 Sunday to 07 Saturday
+_WDAY: Final = ("02", "03", "04", "05", "06", "07", "01")
+
+
+async def _chk_holiday(
+    venue: KisVenue, app_key: str, params: dict[str, str], request: web.Request
+) -> tuple[dict[str, Any], str]:
+    """국내휴장일조회: one row a day from BASS_DT (or from the date in CTX_AREA_NK, the next page's
+    first day), over :attr:`KisLimits.holiday_days` days. The KRX table decides unless
+    :attr:`KisVenue.calendar` overrides a date; business, trading, open and settlement day are the
+    same answer here (at KIS they can differ, e.g. Dec 31 is a business day but not an open one)."""
+    venue.holiday_queries += 1
+    if venue.holiday_down:
+        raise KisFault("EGW00002", "서버 에러가 발생하였습니다.", 500)
+    base = _yyyymmdd(params.get("BASS_DT", ""))
+    if base is None:
+        raise KisFault("APBK1001", f"기준일자를 확인하세요 (BASS_DT {params.get('BASS_DT', '')!r})")
+    first = _yyyymmdd(params.get("CTX_AREA_NK", "").strip()) or base
+    end = base + timedelta(days=venue.limits.holiday_days)
+    count = min(venue.limits.holiday_page_rows, (end - first).days)
+    days = [first + timedelta(days=i) for i in range(max(count, 0))]
+    rows: list[dict[str, str]] = []
+    for day in days:
+        key = f"{day:%Y%m%d}"
+        yn = "Y" if venue.calendar.get(key, is_trading_day(day)) else "N"
+        rows.append(
+            {"bass_dt": key, "wday_dvsn_cd": _WDAY[day.weekday()], "bzdy_yn": yn, "tr_day_yn": yn,
+             "opnd_yn": yn, "sttl_day_yn": yn}
+        )  # fmt: skip
+    after = first + timedelta(days=len(days))
+    more = bool(days) and after < end
+    return {
+        "rt_cd": "0",
+        "msg_cd": "KIOK0510",
+        "msg1": "조회가 완료되었습니다",
+        "output": rows,
+        "ctx_area_fk": params.get("BASS_DT", ""),
+        "ctx_area_nk": f"{after:%Y%m%d}" if more else "",
+    }, "M" if more else "D"
+
+
+def _yyyymmdd(text: str) -> date | None:
+    if len(text) != 8 or not text.isdigit():
+        return None
+    try:
+        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        return None

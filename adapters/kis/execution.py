@@ -7,6 +7,14 @@ notices of :mod:`adapters.kis.ws`), folded here into one stream of engine events
 * **KRX rules first.** Every order is checked by
   :func:`engines.markets.krx_validator.check_krx_order` before it leaves: an order KRX would refuse
   is answered :class:`OrderRejected` with the validator's code and never sent.
+* **The calendar.** On a real account the client asks KIS's chk-holiday (``CTCA0903R``) for the
+  KST date of its first order of each day and keeps the answer in memory for that day; KIS asks
+  callers to keep to about one such query a day. KIS's ``opnd_yn`` then decides the calendar rule
+  of the check (``N``: VT144, nothing sent), because it is the calendar KIS applies; where it
+  disagrees with the dated KRX table a warning names the date and both answers. A failed query (or
+  an answer without that date) is logged and the table alone decides, until a new try an hour
+  later. KIS documents the service for real accounts only, so mock accounts use the table unless
+  ``holiday_query=True``.
 * **Client ids.** KIS takes none, so this client maps our client order id to KIS's order number
   (ODNO) the moment the create's answer arrives (:attr:`KisExecutionClient.order_numbers`, which the
   daemon journals and passes back as ``order_map`` after a restart). A client id already in the map
@@ -40,9 +48,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Final, TypeVar
@@ -57,6 +67,7 @@ from adapters.kis.parsers import (
     engine_symbol,
     fill_delta,
     kst_ns,
+    open_day_of,
     order_type_of,
     parse_decimal,
     parse_notices,
@@ -67,7 +78,14 @@ from adapters.kis.parsers import (
     status_of,
 )
 from adapters.kis.rest import KisOutcomeUnknown, KisRest
-from adapters.kis.schemas import BalancePage, CcldPage, CcldRow, OrderAnswer, PsblOrderAnswer
+from adapters.kis.schemas import (
+    BalancePage,
+    CcldPage,
+    CcldRow,
+    HolidayAnswer,
+    OrderAnswer,
+    PsblOrderAnswer,
+)
 from adapters.kis.ws import KisWebSocket
 from adapters.ports import (
     Balance,
@@ -80,10 +98,10 @@ from adapters.ports import (
 )
 from adapters.transport import Backoff
 from adapters.transport.stream import EventStream
-from adapters.venue_errors import Outcome, RateBudgetError, VenueHaltedError
+from adapters.venue_errors import Outcome, RateBudgetError, VenueHaltedError, VenueMessageError
 from engines.errors import VibeError
 from engines.markets.krx import KST_OFFSET_NS
-from engines.markets.krx_validator import check_krx_order
+from engines.markets.krx_validator import check_krx_order, is_trading_day
 from engines.markets.specs import spec_for
 from engines.model.commands import CancelOrder, QueryOrder, SubmitOrder
 from engines.model.enums import OrderType, ReportedStatus, Side, TimeInForce
@@ -100,9 +118,13 @@ from engines.model.events import (
 )
 from engines.model.instruments import InstrumentSpec
 
-__all__ = ["MATCH_WINDOW_NS", "KisExecutionClient"]
+__all__ = ["HOLIDAY_RETRY_NS", "MATCH_WINDOW_NS", "KisExecutionClient"]
+
+log: Final = logging.getLogger(__name__)
 
 _NS: Final = 1_000_000_000
+#: after a failed chk-holiday, the table decides for this long before KIS is asked again
+HOLIDAY_RETRY_NS: Final = 3600 * _NS
 _DAY_NS: Final = 86_400 * _NS
 _ZERO: Final = Decimal(0)
 #: the order time window of the match rule, around the time this process sent the order
@@ -161,6 +183,7 @@ class KisExecutionClient:
         rest: KisRest | None = None,
         notices: bool = True,
         reconnect: Backoff | None = None,
+        holiday_query: bool | None = None,
     ) -> None:
         if not config.account:
             raise KisConfigError("kis: the account number (CANO) is missing from the settings")
@@ -184,6 +207,12 @@ class KisExecutionClient:
         self._connecting = asyncio.Lock()
         self._connected = False
         self.reconciles = 0
+        #: ask chk-holiday (None: on real accounts only, the service KIS documents)
+        self.holiday_query = config.service == "real" if holiday_query is None else holiday_query
+        #: (YYYYMMDD, KIS's opnd_yn) of the day asked, or (YYYYMMDD of a failure, retry at ns)
+        self._calendar: tuple[str, bool] | None = None
+        self._calendar_failed: tuple[str, int] | None = None
+        self._calendar_lock = asyncio.Lock()
         self.stream: KisWebSocket | None = None
         if notices:
             if not config.hts_id:
@@ -270,9 +299,17 @@ class KisExecutionClient:
             return [
                 self._reject(order, cmd, f"KIS takes no {cmd.order_type} {cmd.time_in_force} order", "VT993")
             ]
+        open_day = await self._open_day(order.sent_ns)
+        order.sent_ns = self._now()  # the query may have taken a while: the order leaves now
         try:
             check_krx_order(
-                spec_for(cmd.instrument), cmd.side, cmd.order_type, cmd.quantity, cmd.price, order.sent_ns
+                spec_for(cmd.instrument),
+                cmd.side,
+                cmd.order_type,
+                cmd.quantity,
+                cmd.price,
+                order.sent_ns,
+                open_day=open_day,
             )
         except VibeError as exc:
             return [self._reject(order, cmd, exc.message, exc.code)]
@@ -474,6 +511,50 @@ class KisExecutionClient:
         return Positions(positions=dict(sorted(out.items())))
 
     # ── reading KIS ──
+
+    async def _open_day(self, now_ns: int) -> bool | None:
+        """KIS's ``opnd_yn`` for the KST date of ``now_ns``, asked once that day; None when KIS is
+        not asked or did not answer (the table decides)."""
+        if not self.holiday_query:
+            return None
+        day = _kst_date(now_ns)
+        async with self._calendar_lock:  # concurrent first orders of the day ask once
+            if self._calendar is not None and self._calendar[0] == day:
+                return self._calendar[1]
+            failed = self._calendar_failed
+            if failed is not None and failed[0] == day and now_ns < failed[1]:
+                return None
+            params = {"BASS_DT": day, "CTX_AREA_FK": "", "CTX_AREA_NK": ""}
+            try:
+                # the first page starts at BASS_DT: today's row is on it, the other pages are not read
+                answer, _ = await self.rest.get(
+                    PATHS["holiday"], self.config.tr("holiday"), params, HolidayAnswer
+                )
+                open_day = open_day_of(answer, day)
+                if open_day is None:
+                    raise VenueMessageError(f"kis chk-holiday answered no row for {day}")
+            except (KisRequestError, TimeoutError, VenueHaltedError, RateBudgetError, VibeError) as exc:
+                self._calendar_failed = (day, now_ns + HOLIDAY_RETRY_NS)
+                log.warning(
+                    "kis: chk-holiday for %s failed (%s); the KRX table decides the calendar, KIS is "
+                    "asked again in %d s",
+                    day,
+                    exc,
+                    HOLIDAY_RETRY_NS // _NS,
+                )
+                return None
+            self._calendar, self._calendar_failed = (day, open_day), None
+            table = is_trading_day(date(int(day[:4]), int(day[4:6]), int(day[6:])))
+            if table != open_day:
+                log.warning(
+                    "kis: KIS's calendar and the KRX table disagree on %s: KIS says %s (opnd_yn=%s), "
+                    "the table says %s; KIS's answer decides",
+                    f"{day[:4]}-{day[4:6]}-{day[6:]}",
+                    "open" if open_day else "closed",
+                    "Y" if open_day else "N",
+                    "open" if table else "closed",
+                )
+            return open_day
 
     async def _rows(self, *, odno: str = "", since_dt: str | None = None) -> list[CcldRow]:
         today = _kst_date(self._now())

@@ -27,7 +27,7 @@ import msgspec
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from adapters.kis.schemas import CcldRow, lower_keys
+from adapters.kis.schemas import CcldRow, HolidayAnswer, lower_keys
 from adapters.venue_errors import UnknownVenueSymbolError, UnknownVenueValueError, VenueMessageError
 from engines.decimals import AVG_PX_CONTEXT, SIM_CONTEXT
 from engines.markets.krx import KST_OFFSET_NS
@@ -50,6 +50,7 @@ __all__ = [
     "fill_delta",
     "kst_ns",
     "notice_fill",
+    "open_day_of",
     "order_type_of",
     "parse_data_frame",
     "parse_decimal",
@@ -135,6 +136,20 @@ def decode(raw: bytes, kind: type[_T], what: str) -> _T:
         return msgspec.convert(lower_keys(plain), kind)
     except msgspec.ValidationError as exc:
         raise VenueMessageError(f"kis {what}: {exc}") from None
+
+
+def open_day_of(answer: HolidayAnswer, bass_dt: str) -> bool | None:
+    """Whether chk-holiday says KRX is open on ``bass_dt`` (``opnd_yn``); None when the answer has
+    no row for that date. A flag other than ``Y``/``N`` is malformed."""
+    output = answer.output
+    rows = [] if output is None else output if isinstance(output, list) else [output]
+    for row in rows:
+        if row.bass_dt != bass_dt:
+            continue
+        if row.opnd_yn not in ("Y", "N"):
+            raise VenueMessageError(f"kis chk-holiday {bass_dt}: opnd_yn {row.opnd_yn!r} is not Y or N")
+        return row.opnd_yn == "Y"
+    return None
 
 
 def parse_decimal(text: str, what: str, *, empty: Decimal | None = None) -> Decimal:

@@ -21,6 +21,8 @@ __all__ = [
     "CcldRow",
     "Envelope",
     "HoldingRow",
+    "HolidayAnswer",
+    "HolidayRow",
     "OrderAnswer",
     "OrderOutput",
     "PagedEnvelope",
@@ -136,6 +138,27 @@ class PsblOrderOutput(msgspec.Struct, kw_only=True):
 
 class PsblOrderAnswer(Envelope, kw_only=True):
     output: PsblOrderOutput | None = None
+
+
+class HolidayRow(msgspec.Struct, kw_only=True):
+    """One day of chk-holiday (국내휴장일조회): ``Y``/``N`` flags; ``opnd_yn`` (개장일) says whether
+    orders are taken that day."""
+
+    bass_dt: str = ""
+    wday_dvsn_cd: str = ""
+    bzdy_yn: str = ""
+    tr_day_yn: str = ""
+    opnd_yn: str = ""
+    sttl_day_yn: str = ""
+
+
+class HolidayAnswer(Envelope, kw_only=True):
+    """chk-holiday's answer: days from BASS_DT on. Its paging keys have no ``100`` suffix, unlike
+    the trading inquiries'; a single day may come as one object rather than a list."""
+
+    output: list[HolidayRow] | HolidayRow | None = None
+    ctx_area_fk: str = ""
+    ctx_area_nk: str = ""
 
 
 class WsAckHeader(msgspec.Struct, kw_only=True):

@@ -7,6 +7,7 @@ Public API::
         price: Decimal | None, at_ns: int, *, base_price: Decimal | None = None,
         session_order_kind: str | None = None,
         close_price: Decimal | None = None, fund: bool | None = None, sessions: bool = True,
+        open_day: bool | None = None,
     ) -> None
 
 It returns None when KRX would take the order, and raises :class:`KrxOrderError` (a
@@ -33,6 +34,11 @@ Arguments:
 * ``sessions``: False checks only the order's own terms (lot, tick, daily limit), not the
   calendar, the session or the order types it allows: what the simulated venue uses, whose
   daily bars are stamped at midnight UTC, outside every session (docs/krx.md).
+* ``open_day`` (added later, optional): whether the broker's own calendar says KRX is open on the
+  order's KST date (KIS's chk-holiday ``opnd_yn``), supplied by an adapter that asked. None: the
+  dated table decides (backtests, the simulated venue, a broker that was not asked or did not
+  answer). True or False: the broker's answer decides the calendar rule instead of the table, since
+  it is the calendar the broker will apply; the adapter logs where the two disagree.
 
 Error codes (engines/errors.py, docs/errors.md; the rules and their sources are in docs/krx.md):
 
@@ -42,7 +48,8 @@ Error codes (engines/errors.py, docs/errors.md; the rules and their sources are 
 * VT142 ``tick``: the price is not a multiple of the tick of its band (stocks, by
   :func:`~engines.markets.krx.krx_tick`) or of 5 KRW (ETFs, ETNs, ELWs).
 * VT143 ``daily_limit``: the price is outside ±30 % of ``base_price``.
-* VT144 ``calendar``: the KST date is a weekend or a KRX holiday (:data:`KRX_HOLIDAYS`).
+* VT144 ``calendar``: the KST date is a weekend or a KRX holiday (:data:`KRX_HOLIDAYS`), or,
+  with ``open_day=False``, a day the broker's calendar says is closed.
 * VT145 ``session``: no session of the order's kind is open at that time of day.
 * VT146 ``order_type``: the session does not take that order type (market and stop-limit orders
   only in the auctions and the regular session; stop-market orders never).
@@ -325,6 +332,7 @@ def check_krx_order(  # noqa: PLR0917 -- the signature the KIS and Kiwoom adapte
     close_price: Decimal | None = None,
     fund: bool | None = None,
     sessions: bool = True,
+    open_day: bool | None = None,
 ) -> None:
     """Raise :class:`KrxOrderError` for the first KRX rule the order breaks; None when KRX takes it.
 
@@ -359,7 +367,7 @@ def check_krx_order(  # noqa: PLR0917 -- the signature the KIS and Kiwoom adapte
             _check_daily_limit(spec, price, base_price, is_fund)
     if not sessions:
         return
-    _check_session(sym, order_type, price, at_ns, kind, base_price, close_price)
+    _check_session(sym, order_type, price, at_ns, kind, base_price, close_price, open_day)
 
 
 def _check_tick(sym: str, price: Decimal, is_fund: bool) -> None:
@@ -410,11 +418,16 @@ def _check_session(  # noqa: PLR0917 -- a private step of check_krx_order, calle
     kind: str,
     base: Decimal | None,
     close: Decimal | None,
+    open_day: bool | None,
 ) -> None:
     day = kst_date(at_ns)
-    if day.weekday() >= 5:
+    if open_day is False:
+        raise KrxOrderError(
+            "calendar", f"{sym}: KRX is closed on {day} (the broker's calendar says so)", code="VT144"
+        )
+    if open_day is None and day.weekday() >= 5:
         raise KrxOrderError("calendar", f"{sym}: KRX is closed on {day} (a {day:%A})", code="VT144")
-    why = _holiday(day)
+    why = _holiday(day) if open_day is None else None
     if why is not None:
         raise KrxOrderError("calendar", f"{sym}: KRX is closed on {day} ({why})", code="VT144")
     today = sessions_on(day)

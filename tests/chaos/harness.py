@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import aiohttp
 import msgspec
@@ -504,6 +504,8 @@ async def run_trial(seed: int, root: Path, kills: int, *, brokers: bool = False)
 @dataclass
 class Summary:
     seeds: list[SeedResult]
+    #: the soak's figures (tests/chaos/soak.py, its soak.json) when one ran beside the seeds
+    soak: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
         kills: Counter[str] = Counter()
@@ -533,6 +535,7 @@ class Summary:
             "secrets_found": sum(len(r.secrets_found) for r in self.seeds),
             "max_recovery_s": round(max(recovery), 3) if recovery else None,
             "failed_seeds": {str(r.seed): r.problems() for r in self.seeds if not r.ok},
+            "soak": None if self.soak is None else {k: self.soak.get(k) for k in SOAK_KEYS},
         }
 
     def table(self) -> str:
@@ -556,8 +559,46 @@ class Summary:
             ("secrets found", data["secrets_found"]),
             ("max recovery to /readyz (s)", data["max_recovery_s"]),
         ]
+        soak = data["soak"]
+        if soak is None:
+            rows.append(("soak", "none (make soak, or make chaos without SEED, writes soak.json)"))
+        else:
+            rows += [
+                (
+                    "soak",
+                    f"{soak['seconds']} s at {soak['rate_achieved']} events/s, exit {soak['exit_code']}",
+                ),
+                (
+                    "soak slopes /min: RSS MB, lag ms, commit ms",
+                    f"{soak['rss_slope_mb_per_min']}, {soak['lag_slope_ms_per_min']}, "
+                    f"{soak['commit_slope_ms_per_min']}",
+                ),
+                ("soak max loop lag (ms)", soak["lag_max_ms"]),
+            ]
         width = max(len(name) for name, _ in rows)
         return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+#: the soak's figures the chaos summary carries
+SOAK_KEYS: Final = (
+    "seconds",
+    "rate_achieved",
+    "rss_slope_mb_per_min",
+    "lag_slope_ms_per_min",
+    "lag_max_ms",
+    "commit_slope_ms_per_min",
+    "commit_mean_ms",
+    "exit_code",
+)
+
+
+def read_soak(out: Path) -> dict[str, Any] | None:
+    """The soak report in ``out`` (``soak.json``), if a soak wrote one there."""
+    path = out / "soak.json"
+    if not path.exists():
+        return None
+    data = msgspec.json.decode(path.read_bytes())
+    return data if isinstance(data, dict) else None
 
 
 def write_summary(summary: Summary, out: Path) -> Path:

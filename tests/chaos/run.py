@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.chaos.harness import run_seeds, write_summary
+from tests.chaos.harness import read_soak, run_seeds, write_summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     work = args.out / "seeds" if args.keep else Path(tempfile.mkdtemp(prefix="vt-chaos-"))
     try:
         summary = asyncio.run(run_seeds(seeds, work, args.kills, brokers=args.brokers))
+        summary.soak = read_soak(args.out)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -3,6 +3,7 @@ for 15 s, stays ready, is sampled each second and stops cleanly on SIGTERM; the 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -39,3 +40,15 @@ async def test_short_soak_samples_each_second_and_stops_cleanly(tmp_path: Path) 
     for key in ("rss_slope_mb_per_min", "lag_slope_ms_per_min", "commit_slope_ms_per_min"):
         assert isinstance(data[key], float), key
     assert write_report(data, tmp_path / "out").exists()
+
+
+def test_the_chaos_summary_carries_the_soak_slopes(tmp_path: Path) -> None:
+    from tests.chaos.harness import SOAK_KEYS, Summary, read_soak
+
+    assert read_soak(tmp_path) is None
+    figures = {key: 1.5 for key in SOAK_KEYS} | {"series": [], "exit_code": 0}
+    (tmp_path / "soak.json").write_text(json.dumps(figures))
+    summary = Summary([], soak=read_soak(tmp_path))
+    assert summary.as_json()["soak"] == {key: figures[key] for key in SOAK_KEYS}
+    assert "soak slopes /min" in summary.table()
+    assert Summary([]).as_json()["soak"] is None
