@@ -164,7 +164,8 @@ class KisExecutionClient:
 
     ``config`` names the environment and the account (CANO, ACNT_PRDT_CD); ``cache_dir`` is where the
     access token is cached (the daemon's state directory); ``order_map`` the client id → ODNO pairs
-    journalled before a restart; ``clock_ns`` stamps events and dates the day's queries (KST).
+    journalled before a restart and ``fills_known`` what the journal's fills of each sum to (quantity,
+    amount); ``clock_ns`` stamps events and dates the day's queries (KST).
     """
 
     def __init__(
@@ -179,6 +180,7 @@ class KisExecutionClient:
         timeout_s: float = 5.0,
         rate_per_s: int | None = None,
         order_map: Mapping[str, str] | None = None,
+        fills_known: Mapping[str, tuple[Decimal, Decimal]] | None = None,
         clock_ns: Callable[[], int] = time.time_ns,
         rest: KisRest | None = None,
         notices: bool = True,
@@ -230,6 +232,11 @@ class KisExecutionClient:
         for cid, odno in (order_map or {}).items():
             self._orders[cid] = _Order(odno=odno)
             self._by_odno[odno] = cid
+        # KIS tells a fill as the growth of an order's totals: a restarted client that started them
+        # from zero would tell the fills folded before it again, as one fill of their sum
+        for cid, (qty, amount) in (fills_known or {}).items():
+            if cid in self._orders:
+                self._orders[cid].fills = FillState(qty, amount)
 
     @property
     def order_numbers(self) -> dict[str, str]:

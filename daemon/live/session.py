@@ -448,6 +448,7 @@ class LiveSession:
             state_dir=self.state_dir,
             bar_seconds=self.config.market.bar_seconds,
             order_numbers=self.kernel.orders.venue_order_ids(),
+            fills_known={name: self.kernel.orders.fill_totals(name) for name in self.config.venues},
             environ=self.options.environ,
             clock=self.options.venue_clock,
         )

@@ -83,6 +83,7 @@ def build_venues(
     state_dir: Path | None = None,
     bar_seconds: int | None = None,
     order_numbers: Mapping[str, Mapping[str, str]] | None = None,
+    fills_known: Mapping[str, Mapping[str, tuple[Decimal, Decimal]]] | None = None,
     environ: Mapping[str, str] | None = None,
     clock: Clock | None = None,
 ) -> dict[str, LiveVenue]:
@@ -118,6 +119,7 @@ def build_venues(
                 account=account,
                 state_dir=state_dir,
                 order_numbers=order_numbers,
+                fills_known=fills_known,
                 clock=clock,
             )
         market: MarketDataClient = (
@@ -180,6 +182,7 @@ def _kis_execution(
     account: str | None,
     state_dir: Path | None,
     order_numbers: Mapping[str, Mapping[str, str]] | None,
+    fills_known: Mapping[str, Mapping[str, tuple[Decimal, Decimal]]] | None,
     clock: Clock | None,
 ) -> ExecutionClient:
     from adapters.kis.config import KisConfig  # noqa: PLC0415
@@ -204,6 +207,7 @@ def _kis_execution(
         cache_dir=state_dir,
         timeout_s=_timeout_s(configured),
         order_map=dict((order_numbers or {}).get("kis", {})),
+        fills_known=dict((fills_known or {}).get("kis", {})),
         clock_ns=time.time_ns if clock is None else clock.now_ns,
     )
 

@@ -124,6 +124,15 @@ class Orders:
                 out.setdefault(order.venue, {})[order.client_order_id] = order.venue_order_id
         return out
 
+    def fill_totals(self, venue: str) -> dict[str, tuple[Decimal, Decimal]]:
+        """Each of ``venue``'s orders with fills folded: client id → (quantity, notional) they sum to.
+        A broker that tells fills as the growth of an order's totals starts from these after a restart."""
+        return {
+            o.client_order_id: (o.executed_qty, o.notional)
+            for o in self._orders.values()
+            if o.venue == venue and o.executed_qty > 0
+        }
+
     def __len__(self) -> int:
         return len(self._orders)
 

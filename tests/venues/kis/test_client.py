@@ -351,3 +351,29 @@ async def test_a_cancel_tells_the_fills_before_it(emu: RunningEmulator, tmp_path
     ends = [isinstance(e, OrderCanceled) for e in told if isinstance(e, OrderFilled | OrderCanceled)]
     assert ends == [False, True]  # the fill, then the cancel
     assert next(e for e in told if isinstance(e, OrderFilled)).last_qty == D(1000)
+
+
+async def test_a_restarted_client_tells_only_the_growth_beyond_the_journals_fills(
+    emu: RunningEmulator, tmp_path: Path
+) -> None:
+    """KIS tells a fill as the growth of an order's totals. A restarted client that counted from zero
+    told the journal's fills again as one fill of their sum, which the order book refused as an
+    overfill: the real growth was lost with it."""
+    first = _client(emu, tmp_path)
+    buy = _order("g1", D(70_100), qty=D(1200))  # the ask holds 1000: 1000 now, 200 later
+    accepted = (await first.submit(buy))[0]
+    assert isinstance(accepted, OrderAccepted)
+    told = await first.fills_since(None)
+    assert [f.last_qty for f in told] == [D(1000)]
+    await first.close()
+    emu.exchange.quote(SYMBOL, D(70_000), D(70_100), D(1000), D(1000))  # the rest fills meanwhile
+
+    restarted = _client(
+        emu,
+        tmp_path,
+        order_map={"g1": accepted.venue_order_id},
+        fills_known={"g1": (D(1000), told[0].last_qty * told[0].last_px)},
+    )
+    fills = await restarted.fills_since(told[0].trade_id)
+    await restarted.close()
+    assert [(f.last_qty, f.cum_qty, f.last_px) for f in fills] == [(D(200), D(1200), D(70_100))]
