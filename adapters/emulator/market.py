@@ -25,8 +25,16 @@ from engines.model.instruments import InstrumentSpec
 
 __all__ = ["START_PRICES", "drive", "paced", "random_walk"]
 
-#: where the walk starts, by base asset (others start at 100 quote units)
-START_PRICES: Final[Mapping[str, Decimal]] = {"BTC": Decimal(43_000), "ETH": Decimal(2_300)}
+#: where the walk starts, by base asset (other KRW stocks at 50,000 KRW, anything else at 100)
+START_PRICES: Final[Mapping[str, Decimal]] = {
+    "BTC": Decimal(43_000),
+    "ETH": Decimal(2_300),
+    "005930": Decimal(55_000),  # Samsung Electronics
+    "000660": Decimal(120_000),  # SK hynix
+}
+#: a KRX stock at 100 KRW made an account of 100M KRW buy a million shares in hundreds of
+#: executions, which no desk sees and which Kiwoom's paced listings took minutes to read back
+_KRW_START: Final = Decimal(50_000)
 
 
 def random_walk(specs: Iterable[InstrumentSpec], seed: int) -> Iterator[list[MarketEvent]]:
@@ -34,7 +42,9 @@ def random_walk(specs: Iterable[InstrumentSpec], seed: int) -> Iterator[list[Mar
     (``ts_event`` 0: :func:`drive` stamps each round when it is played)."""
     rng = random.Random(seed)  # noqa: S311 - a reproducible market, not security
     specs = sorted(specs, key=lambda s: s.symbol)
-    mids = {s.symbol: START_PRICES.get(s.base, Decimal(100)) for s in specs}
+    mids = {
+        s.symbol: START_PRICES.get(s.base, _KRW_START if s.quote == "KRW" else Decimal(100)) for s in specs
+    }
     step = 0
     while True:
         round_: list[MarketEvent] = []
