@@ -52,3 +52,13 @@ def test_the_chaos_summary_carries_the_soak_slopes(tmp_path: Path) -> None:
     assert summary.as_json()["soak"] == {key: figures[key] for key in SOAK_KEYS}
     assert "soak slopes /min" in summary.table()
     assert Summary([]).as_json()["soak"] is None
+
+
+def test_a_restart_kept_not_ready_by_a_ban_is_told_apart() -> None:
+    from tests.chaos.harness import _banned
+
+    banned = {"rate_limit:binance": {"ok": False, "detail": "binance-spot: HTTP 418 ... (banned until 1)"}}
+    slow = {"reconciled": {"ok": False, "detail": "reconciling"}}
+    assert _banned(json.dumps({"ready": False, "checks": banned | slow}))
+    assert not _banned(json.dumps({"ready": False, "checks": slow}))
+    assert not _banned("not json")
