@@ -10,8 +10,8 @@ Exactness (docs/indicators.md has the details):
 
 * Sums, minima and maxima are exact: running sums live in :data:`EXACT_CONTEXT`, which has every digit
   there is, so a sum over a window equals a fresh sum to the last digit however long the series runs.
-* A quotient is taken only when a value is read, once, under :data:`VALUE_CONTEXT` (28 significant digits,
-  half-even): the SMA is the correctly rounded ``sum / n``.
+* A quotient is taken once per new sum, under :data:`VALUE_CONTEXT` (28 significant digits, half-even):
+  the SMA is the correctly rounded ``sum / n``; an update that leaves the sum as it was keeps it.
 * Recursive indicators (EMA, the Wilder averages of RSI and ATR) cannot be exact in bounded space (the
   exact EMA's denominator grows with every update), so their state is rounded once per update under
   :data:`STATE_CONTEXT` (50 digits), far below the 28 digits a value is read with.
@@ -169,30 +169,46 @@ class RollingSum(Indicator):
 class SMA(Indicator):
     """Simple moving average of the last ``period`` observations: the correctly rounded ``sum / period``.
 
-    The sum is exact (``sum`` reads it); the one division happens when the value is read, and
+    The sum is exact (``sum`` reads it); the one division happens when the sum changes, and
     :func:`compare` never divides at all.
     """
 
-    __slots__ = ("_window",)
+    __slots__ = ("_value", "_window")
 
     def __init__(self, period: int) -> None:
         super().__init__("SMA", period)
         self._den = Decimal(self._n)
         self._window: deque[Decimal] = deque()
+        self._value: Decimal | None = None
 
     def update(self, value: Decimal | int) -> Decimal | None:
         x = value if type(value) is Decimal and value.is_finite() else _number(value, "SMA.update")
         window = self._window
         if self._ready:
-            self._num = total = _add(_subtract(self._num, window.popleft()), x)
+            old = window.popleft()
             window.append(x)
-            return _divide(total, self._den)
+            # A quote stream repeats its mid far more often than it moves it. When the observation
+            # leaving the window equals the one entering it with the same exponent, the exact sum
+            # would come out digit for digit what it is (its exponent is already at most every
+            # exponent it took in, and an exact zero is +0), so the sum, the very same object, and
+            # its value stay as they are; Cross sees the unchanged object and does not compare again.
+            if x == old and x.same_quantum(old):
+                return self._value
+            self._num = total = _add(_subtract(self._num, old), x)
+            self._value = average = _divide(total, self._den)
+            return average
         window.append(x)
         self._num = total = _add(self._num, x)
         if len(window) < self._n:
             return None
         self._ready = True
-        return _divide(total, self._den)
+        self._value = average = _divide(total, self._den)
+        return average
+
+    @property
+    def value(self) -> Decimal | None:
+        """The latest value, as ``update`` last returned it; None while warming up."""
+        return self._value
 
     @property
     def sum(self) -> Decimal | None:
@@ -528,11 +544,29 @@ class Cross:
     touches itself.
     """
 
-    __slots__ = ("_relation", "_result")
+    __slots__ = (
+        "_a",
+        "_a_den",
+        "_a_num",
+        "_b",
+        "_b_den",
+        "_b_num",
+        "_left",
+        "_relation",
+        "_result",
+        "_right",
+    )
 
     def __init__(self) -> None:
         self._relation: int | None = None
         self._result: int | None = None
+        # Between two ready indicators, what the last relation was computed from: the indicators,
+        # their unrounded values (numerators and denominators, kept by identity: an indicator whose
+        # window did not change keeps its objects) and the two sides compared (the cross-multiplied
+        # numerators). A side whose inputs are the very same objects is not multiplied again.
+        self._a: Indicator | None = None
+        self._b: Indicator | None = None
+        self._a_num = self._a_den = self._b_num = self._b_den = self._left = self._right = _ZERO
 
     @property
     def period(self) -> int:
@@ -540,7 +574,43 @@ class Cross:
         return 2
 
     def update(self, a: Operand, b: Operand) -> int | None:
-        relation = compare(a, b)
+        last_a, last_b = self._a, self._b
+        relation: int | None
+        if a is last_a and b is last_b and last_a is not None and last_b is not None:
+            # the same two (ready) indicators as last time, the hot path of a strategy
+            a_num, a_den, b_num, b_den = last_a._num, last_a._den, last_b._num, last_b._den
+            if a_den is self._a_den and b_den is self._b_den:
+                a_kept = a_num is self._a_num
+                b_kept = b_num is self._b_num
+                if a_kept and b_kept:
+                    # the very values of the last update: the same relation, and one that held is
+                    # no cross
+                    self._result = 0
+                    return 0
+                if a_den is b_den or a_den == b_den:
+                    left, right = a_num, b_num
+                else:
+                    left = self._left if a_kept else _multiply(a_num, b_den)
+                    right = self._right if b_kept else _multiply(b_num, a_den)
+                self._a_num, self._b_num, self._left, self._right = a_num, b_num, left, right
+                relation = 1 if left > right else -1 if left < right else 0
+                previous, self._relation = self._relation, relation
+                # previous is defined: it was computed from these two indicators, ready then
+                self._result = (previous < 0 < relation) - (previous > 0 > relation)  # type: ignore[operator]
+                return self._result
+        if isinstance(a, Indicator) and isinstance(b, Indicator) and a._ready and b._ready:
+            a_num, a_den, b_num, b_den = a._num, a._den, b._num, b._den
+            if a_den is b_den or a_den == b_den:
+                left, right = a_num, b_num
+            else:
+                # exact products, as compare() makes them: a / a_den against b / b_den
+                left, right = _multiply(a_num, b_den), _multiply(b_num, a_den)
+            self._a, self._b, self._left, self._right = a, b, left, right
+            self._a_num, self._a_den, self._b_num, self._b_den = a_num, a_den, b_num, b_den
+            relation = 1 if left > right else -1 if left < right else 0
+        else:
+            self._a = self._b = None
+            relation = compare(a, b)
         previous, self._relation = self._relation, relation
         if relation is None or previous is None:
             self._result = None

@@ -53,7 +53,13 @@ from engines.units import NS_PER_SECOND
 
 
 class Engine(Protocol):
-    """A per-type engine: sans-I/O, driven only through these calls (DESIGN.md section 2)."""
+    """A per-type engine: sans-I/O, driven only through these calls (DESIGN.md section 2).
+
+    Two optional attributes let the kernel's hot loop skip calls that would do nothing (read with
+    ``getattr``, so an engine without them is driven in full): ``acts_on_time = False`` promises that
+    ``on_time`` does nothing and ``next_deadline`` is always None, and ``outbox`` is the one list that
+    ``drain`` empties and returns the contents of, for its whole life (empty: nothing to drain).
+    """
 
     def start(self, now_ns: int) -> None: ...
 
@@ -209,6 +215,11 @@ class Kernel:
         event (its fills are journalled and folded before anyone sees the event); the ledger takes
         its price; a tick stream is sampled for equity on whole ``sample_ns`` boundaries; the engine
         handles it, and what the engine asks for is dispatched.
+
+        An engine that says it never acts on time (``acts_on_time = False``: its ``on_time`` does
+        nothing and it has no deadline) is not asked at each instant, and one that shows its
+        ``outbox`` is drained only when that holds something: a replay reaches an instant about
+        every other quote, and on a quiet tick these calls were most of the kernel's own time.
         """
         on_market = self.venue.on_market
         apply_mark = self.ledger.apply
@@ -216,6 +227,8 @@ class Kernel:
         on_time = self.engine.on_time
         next_deadline = self.engine.next_deadline
         drain = self.engine.drain
+        timed: bool = getattr(self.engine, "acts_on_time", True)
+        outbox: list[Outgoing] | None = getattr(self.engine, "outbox", None)
         settle = self.settle
         record = self.record
         next_sample = self.next_sample
@@ -230,16 +243,21 @@ class Kernel:
                 # (a portfolio rebalancing on all of a day's bars) act now, before the venue sees
                 # the next instant, so their market orders fill on it
                 if instant:
-                    on_time(instant)
-                    settle(instant)
-                    deadline = next_deadline()
-                    if deadline is not None and deadline < now:
-                        self.last_ts = instant
-                        self.fire_timers(now)
+                    if timed:
+                        on_time(instant)
+                        settle(instant)
+                        deadline = next_deadline()
+                        if deadline is not None and deadline < now:
+                            self.last_ts = instant
+                            self.fire_timers(now)
+                    elif outbox is None or outbox:
+                        settle(instant)
                 instant = now
                 advance(now)
-            for fact in on_market(event):
-                record(fact)
+            facts = on_market(event)
+            if facts:
+                for fact in facts:
+                    record(fact)
             if journal_market:
                 self.journal.append([event])
             is_bar = type(event) is Bar
@@ -248,10 +266,11 @@ class Kernel:
                 next_sample = now - now % sample_ns + sample_ns
             apply_mark(event)
             handle(event)
-            outgoing = drain()
-            if outgoing:
-                self.dispatch(outgoing, now)
-                settle(now)
+            if outbox is None or outbox:
+                outgoing = drain()
+                if outgoing:
+                    self.dispatch(outgoing, now)
+                    settle(now)
             if is_bar:
                 self._bars = True
                 record(

@@ -48,8 +48,9 @@ events and marks are never refused.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from decimal import ROUND_HALF_EVEN, Decimal, DecimalException, localcontext
+from types import MappingProxyType
 from typing import Final, NamedTuple, ParamSpec, TypeVar
 
 import msgspec
@@ -245,6 +246,8 @@ class Ledger:
         self._cash: dict[str, Decimal] = {}
         self._fees: dict[str, Decimal] = {}
         self._positions: dict[str, Position] = {}
+        # each position's qty beside it, written with it: what a strategy asks on every tick
+        self._quantities: dict[str, Decimal] = {}
         self._marks: dict[str, Decimal] = {}
         # The latest market event per instrument whose mark is not computed yet. A replay feeds
         # the ledger every tick but asks for a mark far less often: the mid's division and the
@@ -317,6 +320,7 @@ class Ledger:
         if writes.position is not None:
             symbol, position = writes.position
             self._positions[symbol] = position
+            self._quantities[symbol] = position.qty
         if writes.cash:
             self._cash.update(writes.cash)
         if writes.fees:
@@ -334,6 +338,11 @@ class Ledger:
     def position(self, symbol: str) -> Position:
         """The position in ``symbol``; flat (all zero) when it has never traded."""
         return self._positions.get(symbol, _FLAT)
+
+    def quantities(self) -> Mapping[str, Decimal]:
+        """A live read-only view of every position's ``qty`` by symbol (a symbol never traded is
+        absent): a reader keeps it and looks up, which costs one dict lookup per question."""
+        return MappingProxyType(self._quantities)
 
     def mark(self, symbol: str) -> Decimal | None:
         """The latest mark price of ``symbol``, or None before the first one."""

@@ -334,6 +334,10 @@ class _NoOrders:
 MAX_HISTORY: Final = 100_000
 
 
+_NOTHING_HELD: Final = Decimal(0)
+"""What ``Context.position`` answers for a symbol never traded: the ledger's flat position's qty."""
+
+
 class Context:
     """What the engine hands a strategy on each call: time, holdings, open orders, recent bars, a log
     and seeded randomness.
@@ -357,13 +361,19 @@ class Context:
         self.random = DeterministicRandom(seed)
         self.logs: list[str] = []
         self._account: AccountView = account if account is not None else _NoAccount()
+        # an account that shows its quantities as a live mapping (the run's ledger does) is read
+        # directly: ``position`` is asked on every tick by most strategies
+        self._quantities: Mapping[str, Decimal] | None = getattr(account, "quantities", None)
         self._orders: OrdersView = orders if orders is not None else _NoOrders()
         self._history = history
         self._windows: dict[str, deque[Bar]] = {}
 
     def position(self, symbol: str) -> Decimal:
         """Signed quantity held in ``symbol`` (0 when flat)."""
-        return self._account.position_qty(symbol)
+        quantities = self._quantities
+        if quantities is None:
+            return self._account.position_qty(symbol)
+        return quantities.get(symbol, _NOTHING_HELD)
 
     @property
     def cash(self) -> Decimal:

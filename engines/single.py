@@ -50,6 +50,9 @@ def _keep_bars(ctx: Any, bar: Bar) -> None:
 
 
 class SingleAssetEngine:
+    #: the kernel need not close instants for it: ``on_time`` does nothing and there is no deadline
+    acts_on_time: Final = False
+
     def __init__(
         self,
         spec: StrategySpec,
@@ -74,6 +77,10 @@ class SingleAssetEngine:
         self.orders = orders
         self.ids = OrderIds(spec.name)
         self._out: list[Outgoing] = []
+        #: what ``drain`` will return, the same list for the engine's life: the kernel looks at it
+        #: instead of calling ``drain`` after every quote that asked for nothing
+        self.outbox: Final = self._out
+        self._ctx = self.runtime.ctx
         strategy = self.runtime.strategy
         self._hooks: dict[type[Event], Callable[..., object]] = {
             kind: getattr(strategy, name)
@@ -116,17 +123,16 @@ class SingleAssetEngine:
         if kind is Bar and self._window is not None:
             self._window.append(event)  # type: ignore[arg-type]
         now = event.ts_event
-        runtime = self.runtime
-        ctx = runtime.ctx
+        ctx = self._ctx
         ctx.now_ns = now
         try:  # runtime.call, inlined: this runs once per market event
             output = hook(ctx, event)
         except Exception as exc:
-            raise runtime.failure(exc, now) from None
+            raise self.runtime.failure(exc, now) from None
         if output is not None:
-            self._emit(check_single(runtime.name, now, output), now)
+            self._emit(check_single(self.runtime.name, now, output), now)
         if ctx.logs:
-            self._out.extend(runtime.drain_logs(now))
+            self._out.extend(self.runtime.drain_logs(now))
 
     def _on_order_event(self, event: Event) -> None:
         if isinstance(event, OrderCancelRejected):
@@ -168,7 +174,8 @@ class SingleAssetEngine:
     def drain(self) -> Sequence[Outgoing]:
         if not self._out:
             return ()
-        out, self._out = self._out, []
+        out = self._out.copy()
+        self._out.clear()
         return out
 
     # ── signals to commands ──

@@ -267,7 +267,7 @@ class SimVenue:
         Call it before the event reaches any strategy, so that an order placed in reaction to an
         event never fills against that same event.
         """
-        if event.instrument in self._krx:
+        if self._krx and event.instrument in self._krx:
             record(self._tapes, event)
         if not self._working:  # the common case in a replay: nothing to match
             instrument = event.instrument

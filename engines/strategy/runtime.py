@@ -47,6 +47,8 @@ class LedgerAccount:
     def __init__(self, ledger: Ledger, currency: str) -> None:
         self._ledger = ledger
         self._currency = currency
+        #: the ledger's live quantities: ``Context.position`` reads them without a call per question
+        self.quantities: Mapping[str, Decimal] = ledger.quantities()
 
     def position_qty(self, symbol: str) -> Decimal:
         return self._ledger.position(symbol).qty
