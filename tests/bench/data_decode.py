@@ -10,12 +10,17 @@ time so the stream stays ordered, to at least ``--events`` events. Phases:
 * ``fixture_<compression>``: :func:`daemon.data.read_fixture_chunks` over a fixture of the
   repeated stream, including the manifest check and the sha256 of ``events.vtm``,
 * ``msgspec_structs``: for comparison, the same events as plain msgspec-encoded struct lists
-  (``Decoder(list[QuoteTick | TradeTick | Bar])``, one decode per chunk), the format not chosen.
+  (``Decoder(list[QuoteTick | TradeTick | Bar])``, one decode per chunk), the format not chosen,
+* ``decode <file>``: :func:`daemon.data.read_events` over each CSV file of ``../shared/data`` the
+  reader supports (quotes, trades, minute bars, a daily OHLCV panel, a wide close panel) and over the
+  USD-M quotes repeated to ``--events`` rows in one gzip file (the same-workload benchmark's input),
+  drained by a C consumer (``collections.deque(maxlen=0)``), so the figure is the decode alone.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import csv
 import gc
 import gzip
@@ -24,6 +29,7 @@ import os
 import platform
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from timeit import default_timer as wall_clock
@@ -59,6 +65,53 @@ def repeated(events: list[MarketEvent], copies: int) -> list[MarketEvent]:
             msgspec.structs.replace(e, ts_event=e.ts_event + shift, ts_init=e.ts_init + shift) for e in events
         )
     return out
+
+
+def decode_files(events: int, repeat: int, results: dict[str, object]) -> None:
+    """Rows per second of :func:`daemon.data.read_events` for each shared CSV file (best CPU of
+    ``repeat`` runs), and for the USD-M quotes repeated to ``events`` rows as the same-workload
+    benchmark writes them."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import same_workload  # a sibling script, not a package
+
+    files = sorted(p for p in SHARED.glob("*.csv.gz") if _supported(p))
+    with tempfile.TemporaryDirectory() as tmp:
+        big = Path(tmp) / same_workload.SOURCE.name
+        same_workload.build(big, events)
+        decoded: dict[str, object] = {}
+        for path in [*files, big]:
+            label = path.name if path is not big else f"{path.name} x{events:,d}"
+            rows = sum(1 for _ in data.read_events(path))
+            best: tuple[float, float] | None = None
+            for _ in range(repeat):
+                gc.collect()
+                # process_time: os.times ticks in 10 ms, coarse for the small files
+                start, cpu = wall_clock(), time.process_time()
+                collections.deque(data.read_events(path), maxlen=0)
+                seconds, cpu = wall_clock() - start, time.process_time() - cpu
+                if best is None or cpu < best[1]:
+                    best = (seconds, cpu)
+            assert best is not None
+            seconds, cpu = best
+            per_million = cpu / rows * 1e6
+            decoded[label] = {
+                "rows": rows,
+                "seconds": round(seconds, 3),
+                "cpu_seconds": round(cpu, 3),
+                "cpu_s_per_1m_rows": round(per_million, 3),
+            }
+            print(
+                f"decode {label:60s} {rows:>9,d} rows  CPU {cpu:6.3f} s  ({per_million:5.2f} CPU-s/1M rows)"
+            )
+        results["decode"] = decoded
+
+
+def _supported(path: Path) -> bool:
+    try:
+        data.describe(path)
+    except data.DataError:
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
 
     measure("csv_reader", csv_reader, total)
     measure("csv_events", csv_events, total)
+    decode_files(args.events, args.repeat, results)
 
     with tempfile.TemporaryDirectory() as tmp:
         for compression in ("none", "zlib"):
