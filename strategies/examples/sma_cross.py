@@ -46,7 +46,7 @@ class SmaCross(SingleAssetStrategy[SmaCrossParams]):
         if held == 0 and crossed > 0:
             return TargetPosition(self.params.size)
         if held > 0 and crossed < 0:
-            return TargetPosition(0)
+            return TargetPosition(Decimal(0))
         return None
 
 
