@@ -24,7 +24,9 @@ a strategy that changes its own context (or a library that changes the default o
 
 from __future__ import annotations
 
+import operator
 from collections import deque
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Final, TypeAlias
 
@@ -219,21 +221,18 @@ class SMA(Indicator):
 class _Extremum(Indicator):
     """A rolling minimum or maximum over a monotonic deque: amortised O(1), each value in and out once."""
 
-    __slots__ = ("_count", "_deque")
+    __slots__ = ("_count", "_deque", "_evicts")
 
     #: the name in messages
     _NAME = ""
 
-    def __init__(self, period: int) -> None:
+    def __init__(self, period: int, evicts: Callable[[Decimal, Decimal], bool]) -> None:
         super().__init__(self._NAME, period)
+        #: whether ``newer`` makes ``older`` useless: ``newer <= older`` for a minimum, ``>=`` a maximum
+        self._evicts = evicts
         # (index, value), values strictly monotonic from the front (the extremum) to the back
         self._deque: deque[tuple[int, Decimal]] = deque()
         self._count = 0
-
-    @staticmethod
-    def _evicts(newer: Decimal, older: Decimal) -> bool:
-        """Whether ``newer`` makes ``older`` useless (``older >= newer`` for a minimum)."""
-        raise NotImplementedError
 
     def update(self, value: Decimal | int) -> Decimal | None:
         x = value if type(value) is Decimal and value.is_finite() else _number(value, f"{self._NAME}.update")
@@ -266,9 +265,8 @@ class RollingMin(_Extremum):
     __slots__ = ()
     _NAME = "RollingMin"
 
-    @staticmethod
-    def _evicts(newer: Decimal, older: Decimal) -> bool:
-        return older >= newer
+    def __init__(self, period: int) -> None:
+        super().__init__(period, operator.le)
 
 
 class RollingMax(_Extremum):
@@ -277,9 +275,8 @@ class RollingMax(_Extremum):
     __slots__ = ()
     _NAME = "RollingMax"
 
-    @staticmethod
-    def _evicts(newer: Decimal, older: Decimal) -> bool:
-        return older <= newer
+    def __init__(self, period: int) -> None:
+        super().__init__(period, operator.ge)
 
 
 # ── recursive: one rounding per update ──────────────────────────────────────────────────────────

@@ -14,6 +14,7 @@ outcome.
 
 from __future__ import annotations
 
+import abc
 import csv
 import gzip
 import os
@@ -178,7 +179,7 @@ def _columns(block: Block, width: int, last: int) -> tuple[list[str], list[int]]
     return cells, stamps
 
 
-class _Reader:
+class _Reader(abc.ABC):
     """One kind of file: its header, a bulk path for a block (optional) and the strict row reader."""
 
     columns: tuple[str, ...] = ()
@@ -193,9 +194,9 @@ class _Reader:
         ``out`` untouched, nothing of the reader's state changed."""
         return False
 
+    @abc.abstractmethod
     def rows(self, rows: _Rows, out: list[MarketEvent]) -> None:
         """The strict reader: append each row's event to ``out``, raise at the first bad row."""
-        raise NotImplementedError  # pragma: no cover
 
 
 class _Quotes(_Reader):

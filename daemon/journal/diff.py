@@ -92,7 +92,7 @@ def _unset_as_nil(value: object) -> object:
     """A field the journal leaves out (UNSET, e.g. a live run's ``RunStarted.settings``) compares as nil."""
     if value is msgspec.UNSET:
         return None
-    raise NotImplementedError(f"cannot compare a {type(value).__name__}")
+    raise TypeError(f"cannot compare a {type(value).__name__}")
 
 
 class _Keys:
