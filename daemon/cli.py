@@ -638,12 +638,27 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def summary_table(rep: object, out: Path) -> str:
+    import datetime as dt  # noqa: PLC0415
+
     from daemon.report import display  # noqa: PLC0415
+    from daemon.report_html import duration  # noqa: PLC0415
 
     raw = msgspec.to_builtins(rep)
     assert isinstance(raw, dict)
     width = max(len(k) for k in raw)
-    lines = [f"{k:<{width}}  {display(v)}" for k, v in raw.items()]
+
+    def shown(key: str, value: object) -> str:
+        # a span in nanoseconds is kept for scripts and read by people; a month per line is for the page
+        if key.endswith("_ns") and isinstance(value, int) and not isinstance(value, bool):
+            if key.endswith("ts_ns"):  # a point in time, not a span
+                when = dt.datetime.fromtimestamp(value // 10**9, tz=dt.UTC)
+                return f"{value} ({when:%Y-%m-%d %H:%M:%S} UTC)"
+            return f"{value} ({duration(value)})"
+        if key == "monthly_returns" and isinstance(value, list | dict) and value:
+            return f"{len(value)} months (report.json, report.html)"
+        return display(value)
+
+    lines = [f"{k:<{width}}  {shown(k, v)}" for k, v in raw.items()]
     lines.append(
         f"{'output':<{width}}  {out}/ (report.json, report.html, trades.csv, equity.csv, journal.vtj)"
     )
