@@ -40,6 +40,7 @@ from engines.model.events import (
     MarketEvent,
     MarkPrice,
     OrderPendingCancel,
+    QuoteTick,
     RunFinished,
     RunStarted,
 )
@@ -220,15 +221,20 @@ class Kernel:
         nothing and it has no deadline) is not asked at each instant, and one that shows its
         ``outbox`` is drained only when that holds something: a replay reaches an instant about
         every other quote, and on a quiet tick these calls were most of the kernel's own time.
+        Such an engine, with a venue that says when it is quiet, is stepped by :meth:`_step_held`.
         """
+        quiet: Callable[[], bool] | None = getattr(self.venue, "market_quiet", None)
+        timed: bool = getattr(self.engine, "acts_on_time", True)
+        outbox: list[Outgoing] | None = getattr(self.engine, "outbox", None)
+        if quiet is not None and outbox is not None and not timed and not self.journal_market:
+            self._step_held(batch, quiet, outbox)
+            return
         on_market = self.venue.on_market
         apply_mark = self.ledger.apply
         handle = self.engine.handle
         on_time = self.engine.on_time
         next_deadline = self.engine.next_deadline
         drain = self.engine.drain
-        timed: bool = getattr(self.engine, "acts_on_time", True)
-        outbox: list[Outgoing] | None = getattr(self.engine, "outbox", None)
         settle = self.settle
         record = self.record
         next_sample = self.next_sample
@@ -281,6 +287,122 @@ class Kernel:
                         price=event.close,  # type: ignore[union-attr]
                     )
                 )
+        self.next_sample = next_sample
+        self.market_events += len(batch)
+        self.last_ts = instant
+
+    def _step_held(
+        self, batch: Sequence[MarketEvent], quiet: Callable[[], bool], outbox: list[Outgoing]
+    ) -> None:
+        """:meth:`step_batch` for an engine that acts on events only, with a venue that can say when
+        it is quiet (no working order: a quote would only be remembered).
+
+        On a quiet venue the quotes of one instrument are held back from the venue and the ledger
+        (which would each keep only the latest) and handed over, the last one to the venue and the
+        last usable one to the ledger, when anything could read them: before a sample, a command, a
+        settle, an event of another kind or instrument, the end of the batch, and whenever the
+        ledger is asked for a mark (its ``pull``; the quote being handled counts as applied, as it
+        is in :meth:`step_batch`). Every read sees the state a tick-by-tick fold would have, so the
+        journal is the same; on a quiet tick the kernel saves the two calls. The clock is moved the
+        same way, before anything could read it (nothing in engines/ reads ``now_ns``; ``ts_init``
+        of a replay clock does not depend on it), not at each instant.
+        """
+        ledger = self.ledger
+        on_market = self.venue.on_market
+        apply_mark = ledger.apply
+        handle = self.engine.handle
+        # an engine may offer a handler for quotes alone, its lookups bound once per batch
+        quote_handler: Callable[[], Callable[[QuoteTick], None]] | None = getattr(
+            self.engine, "quote_handler", None
+        )
+        handle_quote = handle if quote_handler is None else quote_handler()
+        drain = self.engine.drain
+        settle = self.settle
+        record = self.record
+        next_sample = self.next_sample
+        sample_ns = self.sample_ns or 1
+        instant = self.last_ts
+        advance = self._advance
+        held: str | None = None  # the instrument whose quotes batch[start:...] are held back
+        start = 0
+        i = 0
+
+        def hand_over(stop: int) -> None:
+            nonlocal held
+            if held is not None:
+                held = None
+                if stop > start:
+                    on_market(batch[stop - 1])  # quiet: remembered, nothing to match
+                    ledger.apply_last_quote(batch, start, stop)
+
+        def pull() -> None:
+            hand_over(i + 1)
+
+        ledger.pull = pull
+        deferring = quiet()
+        try:
+            for i, event in enumerate(batch):  # ``i`` is also read by pull()
+                now = event.ts_event
+                if now != instant:
+                    if instant and outbox:
+                        hand_over(i)
+                        advance(instant)
+                        settle(instant)
+                        deferring = quiet()
+                    instant = now
+                if deferring and type(event) is QuoteTick:
+                    if now >= next_sample:
+                        hand_over(i)
+                        advance(now)
+                        self.sample(now)
+                        next_sample = now - now % sample_ns + sample_ns
+                    if event.instrument != held:
+                        hand_over(i)
+                        held = event.instrument
+                        start = i
+                    handle_quote(event)
+                    if outbox:
+                        hand_over(i + 1)
+                        advance(now)
+                        outgoing = drain()
+                        if outgoing:
+                            self.dispatch(outgoing, now)
+                            settle(now)
+                        deferring = quiet()
+                    continue
+                hand_over(i)
+                advance(now)
+                facts = on_market(event)
+                if facts:
+                    for fact in facts:
+                        record(fact)
+                is_bar = type(event) is Bar
+                if not is_bar and now >= next_sample:
+                    self.sample(now)
+                    next_sample = now - now % sample_ns + sample_ns
+                apply_mark(event)
+                handle(event)
+                if outbox:
+                    outgoing = drain()
+                    if outgoing:
+                        self.dispatch(outgoing, now)
+                        settle(now)
+                if is_bar:
+                    self._bars = True
+                    record(
+                        MarkPrice(
+                            ts_event=now,
+                            ts_init=self.clock.ts_init(now),
+                            instrument=event.instrument,
+                            price=event.close,  # type: ignore[union-attr]
+                        )
+                    )
+                deferring = quiet()
+        finally:
+            # also when the strategy failed on quote i: it counts as applied, as it would have been
+            hand_over(i + 1)
+            advance(instant)
+            ledger.pull = None
         self.next_sample = next_sample
         self.market_events += len(batch)
         self.last_ts = instant

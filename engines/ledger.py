@@ -48,7 +48,7 @@ events and marks are never refused.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal, DecimalException, localcontext
 from types import MappingProxyType
 from typing import Final, NamedTuple, ParamSpec, TypeVar
@@ -253,6 +253,9 @@ class Ledger:
         # the ledger every tick but asks for a mark far less often: the mid's division and the
         # exact context are paid only when a mark is read.
         self._unmarked: dict[str, QuoteTick | TradeTick | Bar] = {}
+        #: called before any mark is read: a kernel that holds back quotes on quiet ticks hands
+        #: them over here, so every read sees the same marks as if each quote had been applied
+        self.pull: Callable[[], None] | None = None
 
     def apply(self, event: Event) -> None:
         """Fold one journal event; events the ledger has no use for are ignored."""
@@ -288,7 +291,21 @@ class Ledger:
         """Store what :meth:`check` planned, with nothing folded in between (the kernel's order)."""
         self._commit(plan)
 
+    def apply_last_quote(self, events: Sequence[QuoteTick | TradeTick | Bar], start: int, stop: int) -> None:
+        """Fold ``events[start:stop]``, quotes of one instrument, as :meth:`apply` would one by one:
+        each overwrites the last, so only the last one with a usable price leaves a trace."""
+        for k in range(stop - 1, start - 1, -1):
+            event = events[k]
+            if type(event) is not QuoteTick:
+                raise TypeError(f"apply_last_quote takes quotes only, not {type(event).__name__}")
+            bid, ask = event.bid, event.ask
+            if bid.is_finite() and ask.is_finite() and bid > _ZERO and ask > _ZERO:
+                self._unmarked[event.instrument] = event
+                return
+
     def _resolve_marks(self) -> None:
+        if self.pull is not None:
+            self.pull()
         if not self._unmarked:
             return
         pending, self._unmarked = self._unmarked, {}

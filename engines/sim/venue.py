@@ -288,6 +288,12 @@ class SimVenue:
             self._note_prices(event)
             return out
 
+    def market_quiet(self) -> bool:
+        """True while a market event would only be remembered, not matched (no working order, no
+        KRX tape to keep): until an order arrives, only the latest quote per instrument matters, so
+        a caller may hand over just that one (:meth:`on_market` with it) before the next command."""
+        return not self._working and not self._krx
+
     def _note_unnoted(self) -> None:
         if self._unnoted:
             pending, self._unnoted = self._unnoted, {}
