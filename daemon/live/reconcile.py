@@ -140,6 +140,10 @@ class Reconciler:
         for client in venue.unique_executions():
             markets = {m for m, c in venue.executions.items() if c is client}
             cursor = session.last_trade_id(name, markets)
+            if kernel.orders.has_unfolded_fills(name):
+                # a fill the venue reported is missing: it may be older than the last one journalled
+                # (told out of order, then lost), which a read after that cursor would never return
+                cursor = None
             async with asyncio.timeout(READ_TIMEOUT_S):
                 fills = await client.fills_since(cursor)
             crash_point("reconcile")

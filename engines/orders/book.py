@@ -116,6 +116,10 @@ class Orders:
                 total += gap if order.side is Side.BUY else -gap
         return total
 
+    def has_unfolded_fills(self, venue: str) -> bool:
+        """Whether any of ``venue``'s orders was reported filled beyond the fills folded."""
+        return any(o.venue == venue and o.filled_qty > o.executed_qty for o in self._orders.values())
+
     def venue_order_ids(self) -> dict[str, dict[str, str]]:
         """By venue, each order's venue order id by client id (the brokers' order number map)."""
         out: dict[str, dict[str, str]] = {}

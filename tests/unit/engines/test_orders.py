@@ -654,5 +654,8 @@ def test_unfolded_fills_are_what_a_report_says_filled_beyond_the_fills_folded() 
     assert book.unfolded_fills("sim", "binance-spot:BTCUSDT") == Decimal(5)
     assert book.unfolded_fills("sim", "binance-spot:ETHUSDT") == 0
     assert book.unfolded_fills("binance", "binance-spot:BTCUSDT") == 0
+    # what makes a start read the venue's fills from the beginning, not after the last journalled
+    assert book.has_unfolded_fills("sim") and not book.has_unfolded_fills("binance")
     book.apply(fill("t2", 5, 7))
     assert book.unfolded_fills("sim", "binance-spot:BTCUSDT") == 0
+    assert not book.has_unfolded_fills("sim")
