@@ -138,24 +138,27 @@ class SeedResult:
         return {n: getattr(self, n) for n in names if getattr(self, n)}
 
 
-def _banned(body: str) -> bool:
+def _failed_checks(readyz: str) -> dict[str, str] | None:
+    """The checks a /readyz body fails, by name, with their details; None if it is not such a body."""
+    try:
+        checks = json.loads(readyz)["checks"]
+        return {name: str(c["detail"]) for name, c in checks.items() if not c["ok"]}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _banned(readyz: str) -> bool:
     """Whether a /readyz body says a venue is banned (HTTP 418): a state the daemon keeps on purpose."""
-    with contextlib.suppress(msgspec.DecodeError):
-        checks = msgspec.json.decode(body.encode()).get("checks", {})
-        return any(
-            name.startswith("rate_limit:") and not check.get("ok") and "banned" in str(check.get("detail"))
-            for name, check in checks.items()
-        )
-    return False
+    failed = _failed_checks(readyz) or {}
+    return any(name.startswith("rate_limit:") and "banned" in detail for name, detail in failed.items())
 
 
 def _failing(readyz: str) -> str:
     """The checks a /readyz body fails, with their details (the whole body is too long to read)."""
-    try:
-        checks = json.loads(readyz)["checks"]
-        return "; ".join(f"{name}: {c['detail']}" for name, c in checks.items() if not c["ok"])[:600]
-    except (ValueError, KeyError, TypeError):
+    failed = _failed_checks(readyz)
+    if failed is None:
         return readyz[:300]
+    return "; ".join(f"{name}: {detail}" for name, detail in failed.items())[:600]
 
 
 def _free_port() -> int:
