@@ -113,16 +113,17 @@ def _kernel(
 
 async def feed(
     batches: Iterator[list[MarketEvent]],
-    universe: frozenset[str],
+    universe: frozenset[str] | None,
     inbox: asyncio.Queue[list[MarketEvent] | None],
 ) -> None:
     """Read batches of market events for the universe and hand them over, then a None to stop.
 
+    ``universe`` None: the data holds no other symbol (its files say so), and batches go as they are.
     The None goes only after the last batch: when the engine has died, the task group cancels this
     coroutine where it waits on the full queue, so no hand-off ever waits for a dead reader.
     """
     for batch in batches:
-        mine = [e for e in batch if e.instrument in universe]
+        mine = batch if universe is None else [e for e in batch if e.instrument in universe]
         if mine:
             await inbox.put(mine)
     await inbox.put(None)
@@ -139,13 +140,19 @@ async def run_engine(
 
 
 async def _run_both(
-    kernel: Kernel, batches: Iterator[list[MarketEvent]], progress: Callable[[int], None]
+    kernel: Kernel,
+    batches: Iterator[list[MarketEvent]],
+    progress: Callable[[int], None],
+    *,
+    filtered: bool = True,
 ) -> None:
-    """Feeder and engine as one task group: the first to fail cancels the other at once."""
+    """Feeder and engine as one task group: the first to fail cancels the other at once.
+
+    ``filtered`` False: every event is for the kernel's universe, and the feeder does not look."""
     inbox: asyncio.Queue[list[MarketEvent] | None] = asyncio.Queue(maxsize=QUEUE_BATCHES)
     try:
         async with asyncio.TaskGroup() as group:
-            group.create_task(feed(batches, kernel.universe, inbox))
+            group.create_task(feed(batches, kernel.universe if filtered else None, inbox))
             group.create_task(run_engine(kernel, inbox, progress))
     except BaseExceptionGroup as failed:
         raise _first_cause(failed) from None
@@ -221,7 +228,9 @@ async def _replay(
             [specs[s] for s in sorted(specs)],
             cfg.cash,
         )
-        await _run_both(kernel, _chain(first, batches), progress)
+        await _run_both(
+            kernel, _chain(first, batches), progress, filtered=not available <= frozenset(spec.universe)
+        )
         kernel.finish(run_id)
     finally:
         journal.close()

@@ -28,7 +28,7 @@ import operator
 from collections import deque
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Final, TypeAlias
+from typing import Final, Protocol, TypeAlias
 
 import msgspec
 
@@ -46,6 +46,7 @@ __all__ = [
     "BollingerBands",
     "Cross",
     "Indicator",
+    "Mid",
     "Operand",
     "RollingMax",
     "RollingMin",
@@ -75,6 +76,9 @@ _divide: Final = VALUE_CONTEXT.divide
 _round: Final = VALUE_CONTEXT.plus
 _ZERO: Final = Decimal(0)
 _ONE: Final = Decimal(1)
+_TWO: Final = Decimal(2)
+#: what an identity fast path compares against before the first observation: no caller holds this object
+_UNSEEN: Final = Decimal("NaN")
 _FIFTY: Final = Decimal(50)
 _HUNDRED: Final = Decimal(100)
 
@@ -175,26 +179,34 @@ class SMA(Indicator):
     :func:`compare` never divides at all.
     """
 
-    __slots__ = ("_value", "_window")
+    __slots__ = ("_last", "_value", "_window")
 
     def __init__(self, period: int) -> None:
         super().__init__("SMA", period)
         self._den = Decimal(self._n)
         self._window: deque[Decimal] = deque()
         self._value: Decimal | None = None
+        # the previous observation, checked then: the same object again needs no second check
+        self._last = _UNSEEN
 
     def update(self, value: Decimal | int) -> Decimal | None:
-        x = value if type(value) is Decimal and value.is_finite() else _number(value, "SMA.update")
+        if value is self._last:
+            x = self._last
+        else:
+            x = value if type(value) is Decimal and value.is_finite() else _number(value, "SMA.update")
+            self._last = x
         window = self._window
         if self._ready:
             old = window.popleft()
             window.append(x)
             # A quote stream repeats its mid far more often than it moves it. When the observation
-            # leaving the window equals the one entering it with the same exponent, the exact sum
-            # would come out digit for digit what it is (its exponent is already at most every
-            # exponent it took in, and an exact zero is +0), so the sum, the very same object, and
-            # its value stay as they are; Cross sees the unchanged object and does not compare again.
-            if x == old and x.same_quantum(old):
+            # leaving the window equals the one entering it with the same exponent (first by
+            # identity: a mid from Mid, or a price the data reader shares, repeats as one object),
+            # the exact sum would come out digit for digit what it is (its exponent is already at
+            # most every exponent it took in, and an exact zero is +0), so the sum, the very same
+            # object, and its value stay as they are; Cross sees the unchanged object and does not
+            # compare again.
+            if x is old or (x == old and x.same_quantum(old)):
                 return self._value
             self._num = total = _add(_subtract(self._num, old), x)
             self._value = average = _divide(total, self._den)
@@ -216,6 +228,49 @@ class SMA(Indicator):
     def sum(self) -> Decimal | None:
         """The exact sum of the window, once it is full."""
         return self._num if self._ready else None
+
+
+class _Quote(Protocol):
+    """What :class:`Mid` reads of a quote (a ``QuoteTick``, or anything with a bid and an ask)."""
+
+    @property
+    def bid(self) -> Decimal: ...
+
+    @property
+    def ask(self) -> Decimal: ...
+
+
+class Mid(Indicator):
+    """The mid price of a quote, ``(bid + ask) / 2``: the sum exact, the value correctly rounded to 28
+    digits (what ``(quote.bid + quote.ask) / 2`` gives under the default context, for any price with
+    fewer digits). :func:`compare` and :class:`Cross` read it unrounded, as ``(bid + ask) / 2``.
+
+    A quote stream mostly changes sizes, not prices: a quote whose bid and ask are the very objects of
+    the previous one (the data reader shares equal prices) returns the previous mid, the same object,
+    without any arithmetic; an :class:`SMA` fed with it then skips its arithmetic too.
+    """
+
+    __slots__ = ("_ask", "_bid", "_value")
+
+    def __init__(self) -> None:
+        super().__init__("Mid", 1)
+        self._den = _TWO
+        self._bid = self._ask = self._value = _UNSEEN
+
+    def update(self, quote: _Quote) -> Decimal:
+        bid, ask = quote.bid, quote.ask
+        if bid is self._bid and ask is self._ask:
+            return self._value
+        b = bid if type(bid) is Decimal and bid.is_finite() else _number(bid, "Mid.update (bid)")
+        a = ask if type(ask) is Decimal and ask.is_finite() else _number(ask, "Mid.update (ask)")
+        self._num = total = _add(b, a)
+        self._value = mid = _divide(total, _TWO)
+        self._bid, self._ask, self._ready = bid, ask, True
+        return mid
+
+    @property
+    def value(self) -> Decimal | None:
+        return self._value if self._ready else None
 
 
 class _Extremum(Indicator):

@@ -23,6 +23,7 @@ from engines.indicators import (
     SMA,
     BollingerBands,
     Cross,
+    Mid,
     RollingMax,
     RollingMin,
     RollingSum,
@@ -286,6 +287,69 @@ def test_price_against_its_average_and_a_level(xs: list[Number], n: int, level: 
         mean = means(xs, n)[t]
         assert compare(x, average) == (None if mean is None else sign(Fraction(x) - mean))
         assert compare(average, level) == (None if mean is None else sign(mean - level))
+
+
+# ── shared objects: the identity fast paths change no digit ─────────────────────────────────────
+
+#: a small pool of objects, equal values among them with different exponents, so a stream repeats the
+#: very same objects (as the data reader's shared prices do) and also equal values that are not
+POOL = [
+    Decimal("1"),
+    Decimal("1.0"),
+    Decimal("1.00"),
+    Decimal("2.5"),
+    Decimal("2.50"),
+    Decimal(0),
+    Decimal("-0"),
+]
+
+
+@PROPS
+@given(st.lists(st.integers(0, len(POOL) - 1), max_size=60), PERIODS, PERIODS)
+def test_shared_objects_give_the_digits_of_fresh_ones(picks: list[int], n: int, m: int) -> None:
+    shared = [POOL[k] for k in picks]
+    fresh = [Decimal(str(POOL[k])) for k in picks]  # equal, same digits, never the same object
+    assert [str(v) for v in run_windows(shared, n, m)] == [str(v) for v in run_windows(fresh, n, m)]
+
+
+def run_windows(xs: Sequence[Decimal], n: int, m: int) -> list[object]:
+    """Every output; the mid and each sum checked digit for digit (exponent, sign of zero) against the
+    plain arithmetic with no fast path: the half sum, and a running sum that always subtracts and adds."""
+    fast, slow, cross, mid = SMA(n), SMA(m), Cross(), Mid()
+    out: list[object] = []
+    prices: list[Decimal] = []
+    running = [Decimal(0), Decimal(0)]
+    exact_sums = Context(prec=100)
+    for t, (bid, ask) in enumerate(zip(xs, [*xs[1:], *xs[:1]], strict=True)):
+        price = mid.update(_Quote(bid, abs(bid) + abs(ask)))
+        assert str(price) == str((bid + abs(bid) + abs(ask)) / 2)
+        prices.append(price)
+        out += [price, fast.update(price), slow.update(bid), fast.sum, slow.sum, cross.update(fast, slow)]
+        for k, (period, indicator, seen) in enumerate(((n, fast, prices), (m, slow, xs))):
+            total = exact_sums.add(running[k], seen[t])
+            if t >= period:
+                total = exact_sums.subtract(total, seen[t - period])
+            running[k] = total
+            if t + 1 >= period:
+                assert str(indicator.sum) == str(total)
+    return out
+
+
+class _Quote:
+    def __init__(self, bid: Decimal, ask: Decimal) -> None:
+        self.bid = bid
+        self.ask = ask
+
+
+@PROPS
+@given(st.lists(st.tuples(SMALL, SMALL), max_size=40))
+def test_mid_is_the_rounded_half_sum_and_compares_exactly(quotes: list[tuple[Number, Number]]) -> None:
+    mid = Mid()
+    for bid, ask in quotes:
+        half = (Fraction(bid) + Fraction(ask)) / 2
+        assert exact(mid.update(_Quote(Decimal(bid), Decimal(ask)))) == rounded(half)
+        assert compare(mid, 0) == sign(half)
+        assert str(mid.value) == str((Decimal(bid) + Decimal(ask)) / 2)  # what the default context gives
 
 
 # ── the caller's decimal context changes nothing ────────────────────────────────────────────────

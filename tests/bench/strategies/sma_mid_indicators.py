@@ -6,7 +6,17 @@ no cross, which is the rule sma_mid_hand.py spells out by hand; the two must tra
 
 from decimal import Decimal
 
-from engines.sdk import SMA, Context, Cross, Params, QuoteTick, Signal, SingleAssetStrategy, TargetPosition
+from engines.sdk import (
+    SMA,
+    Context,
+    Cross,
+    Mid,
+    Params,
+    QuoteTick,
+    Signal,
+    SingleAssetStrategy,
+    TargetPosition,
+)
 
 
 class SmaMidParams(Params, frozen=True, kw_only=True):
@@ -20,12 +30,13 @@ class SmaMidIndicators(SingleAssetStrategy[SmaMidParams]):
     name = "sma_mid_indicators"
 
     def on_start(self, ctx: Context) -> None:
+        self.mid = Mid()
         self.fast = SMA(self.params.fast)
         self.slow = SMA(self.params.slow)
         self.cross = Cross()
 
     def on_quote(self, ctx: Context, quote: QuoteTick) -> Signal:
-        mid = (quote.bid + quote.ask) / 2
+        mid = self.mid.update(quote)
         self.fast.update(mid)
         self.slow.update(mid)
         crossed = self.cross.update(self.fast, self.slow)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from decimal import ROUND_UP, Context, Decimal, localcontext
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,7 @@ from engines.indicators import (
     BollingerBands,
     Cross,
     Indicator,
+    Mid,
     RollingMax,
     RollingMin,
     RollingSum,
@@ -316,7 +318,7 @@ def test_indicators_survive_pickling_and_deep_copies() -> None:
     import copy
     import pickle
 
-    sma, rsi, low, bands, cross = SMA(2), RSI(2), RollingMin(2), BollingerBands(2), Cross()
+    sma, rsi, low, bands, cross, mid = SMA(2), RSI(2), RollingMin(2), BollingerBands(2), Cross(), Mid()
     xs: list[Decimal | int] = [1, 3, 2, D("2.5")]
     for x in xs:
         sma.update(x)
@@ -324,8 +326,69 @@ def test_indicators_survive_pickling_and_deep_copies() -> None:
         low.update(x)
         bands.update(x)
         cross.update(sma, 2)
-    for original in (sma, rsi, low, bands, cross):
+        mid.update(Quote(D(x), D(x) + 1))
+    for original in (sma, rsi, low, bands, cross, mid):
         for twin in (pickle.loads(pickle.dumps(original)), copy.deepcopy(original)):
             assert repr(twin) == repr(original)
     twin = copy.deepcopy(sma)
     assert twin.update(7) == sma.update(7) == D("4.75")
+
+
+# ── the mid of a quote ──────────────────────────────────────────────────────────────────────────
+
+
+class Quote:
+    """Anything with a bid and an ask is a quote to Mid (a QuoteTick in a strategy)."""
+
+    def __init__(self, bid: Any, ask: Any) -> None:
+        self.bid: Any = bid
+        self.ask: Any = ask
+
+
+def test_mid_is_half_the_sum_rounded_like_a_quotient() -> None:
+    mid = Mid()
+    assert mid.value is None and not mid.ready
+    assert mid.update(Quote(D("61234.5"), D("61234.6"))) == D("61234.55")
+    assert mid.ready and mid.value == D("61234.55")
+    assert mid.update(Quote(D(1), D(2))) == D("1.5")
+    assert mid.update(Quote(3, 4)) == D("3.5")  # ints are taken exactly
+
+
+def test_mid_is_compared_unrounded() -> None:
+    mid = Mid()
+    # (1 + 1e-28) / 2 reads as 0.5 (28 digits, half-even) but is above it
+    assert mid.update(Quote(D(1), D("1E-28"))) == D("0.5000000000000000000000000000")
+    assert compare(mid, D("0.5")) == 1
+    assert compare(D("0.5"), mid) == -1
+
+
+def test_mid_gives_back_the_same_object_while_the_prices_are_the_same_objects() -> None:
+    """Sizes change far more often than prices: an unchanged quote costs no arithmetic, and the SMA fed
+    with the very same object skips its own."""
+    bid, ask = D("100.0"), D("100.2")
+    mid = Mid()
+    first = mid.update(Quote(bid, ask))
+    assert mid.update(Quote(bid, ask)) is first
+    equal_copy = mid.update(Quote(D("100.0"), D("100.2")))
+    assert equal_copy == first and equal_copy is not first
+    assert str(first) == "100.1"
+    assert str(mid.update(Quote(D("100.00"), D("100.2")))) == "100.10"  # the exponent follows the prices
+
+
+@pytest.mark.parametrize("bad", [1.5, None, "1", D("NaN"), D("Infinity")])
+def test_mid_refuses_prices_that_are_not_finite_numbers(bad: object) -> None:
+    with pytest.raises((TypeError, ValueError), match=r"Mid\.update"):
+        Mid().update(Quote(bad, D(1)))
+    with pytest.raises((TypeError, ValueError), match=r"Mid\.update"):
+        Mid().update(Quote(D(1), bad))
+
+
+def test_the_sma_skips_arithmetic_only_for_the_very_same_value_and_exponent() -> None:
+    sma = SMA(2)
+    one = D("1.0")
+    assert feed(sma, [one, one, one]) == [None, D("1.0"), D("1.0")]
+    assert str(sma.sum) == "2.0"
+    # equal but finer: the sum's exponent follows, as a fresh sum's would
+    assert str(sma.update(D("1.00"))) == "1.00" and str(sma.sum) == "2.00"
+    assert str(sma.update(D("1.00"))) == "1.00"
+    assert str(SMA(2).update(D(1))) == "None"
