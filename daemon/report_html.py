@@ -63,7 +63,13 @@ def duration(ns: int) -> str:
 
 
 def _pct(value: str | None) -> str:
-    return "—" if value is None else f"{Decimal(value) * 100:.2f}%"
+    return "—" if value is None else _percent(Decimal(value))
+
+
+def _percent(value: Decimal) -> str:
+    """``value`` in percent with two places; a value that rounds to zero is "0.00%", never "-0.00%"."""
+    text = f"{value * 100:.2f}"
+    return f"{'0.00' if text == '-0.00' else text}%"
 
 
 def _num(value: str | None, places: int = 2) -> str:
@@ -338,8 +344,9 @@ def _monthly_table(r: Report) -> str:
 
 
 def _signed_cell(value: Decimal) -> str:
-    cls = "pos" if value > 0 else "neg" if value < 0 else ""
-    return f'<td class="n {cls}">{value * 100:.2f}%</td>'
+    text = _percent(value)
+    cls = "" if text == "0.00%" else "pos" if value > 0 else "neg"
+    return f'<td class="n {cls}">{text}</td>'
 
 
 def _trades_table(trips: Sequence[RoundTrip]) -> str:
@@ -520,7 +527,7 @@ SCRIPT = r"""
   }
   function fullDate(ms) { return new Date(ms).toISOString().replace("T", " ").slice(0, 19); }
   function fmtValue(unit, v) {
-    if (unit === "pct") return (v * 100).toFixed(2) + "%";
+    if (unit === "pct") return ((Math.round(v * 1e4) / 100) || 0).toFixed(2) + "%";  // never "-0.00%"
     var a = Math.abs(v);
     if (a >= 1000 || v === 0) return v.toLocaleString("en-US", {maximumFractionDigits: 0});
     if (a < 1) return v.toPrecision(4);
@@ -555,6 +562,12 @@ SCRIPT = r"""
           lo = Math.min(lo, line.v[i]);
           hi = Math.max(hi, line.v[i]);
         }
+      });
+      // an entry or exit may be priced outside the sampled line: the range holds it, as the page's does
+      c.markers.forEach(function (m) {
+        if (m.t < t0 || m.t > t1) return;
+        lo = Math.min(lo, m.v);
+        hi = Math.max(hi, m.v);
       });
       if (!isFinite(lo)) { lo = c.lo; hi = c.hi; }
       if (hi === lo) { hi += Math.abs(hi) * 0.01 || 1; lo -= Math.abs(lo) * 0.01 || 1; }

@@ -123,3 +123,16 @@ def test_thinning_keeps_each_buckets_extremes() -> None:
     t, v = report_html.thin(ts, values, limit=200)
     assert len(t) <= 210 and t == sorted(t) and t[-1] == ts[-1]
     assert min(v) == -5.0 and max(v) == max(values)
+
+
+def test_a_percentage_that_rounds_to_zero_has_no_sign() -> None:
+    from decimal import Decimal
+
+    from daemon.report_html import _pct, _signed_cell
+
+    assert _pct("-0.00001") == "0.00%"
+    assert _pct("-0.0001") == "-0.01%"
+    assert _pct("0.123456") == "12.35%"
+    assert _signed_cell(Decimal("-0.00001")) == '<td class="n ">0.00%</td>'
+    assert _signed_cell(Decimal("-0.0001")) == '<td class="n neg">-0.01%</td>'
+    assert _signed_cell(Decimal("0.02")) == '<td class="n pos">2.00%</td>'
