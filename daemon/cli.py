@@ -103,6 +103,10 @@ _INSTRUMENTS_HELP = (
     "TOML file of your own markets and symbols (tick, lot, fees, ...), for data of a market the "
     "built-in table does not know (docs/replay.md, 'Your own instruments')"
 )
+_NO_CACHE_HELP = (
+    "parse every CSV file, neither reading nor filling the decoded-data cache "
+    "(docs/data.md, 'The decoded-data cache'; VIBETRADING_DATA_CACHE=off does the same)"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -224,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help=_INSTRUMENTS_HELP,
     )
+    p_replay.add_argument("--no-data-cache", action="store_true", help=_NO_CACHE_HELP)
 
     # ── sweep: many replays as Ray tasks (docs/sweep.md) ──
     p_sweep = sub.add_parser(
@@ -286,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_sweep.add_argument("--force", action="store_true", help="replace a previous sweep's output in --out")
     p_sweep.add_argument("--quiet", action="store_true", help="no progress on stderr")
     p_sweep.add_argument("--instruments", type=Path, default=None, metavar="FILE", help=_INSTRUMENTS_HELP)
+    p_sweep.add_argument("--no-data-cache", action="store_true", help=_NO_CACHE_HELP)
 
     p_journal = sub.add_parser("journal", help="inspect a run's journal")
     jsub = p_journal.add_subparsers(dest="journal_command", required=True, metavar="ACTION")
@@ -327,6 +333,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--instrument", action="append", default=None, metavar="SYMBOL", help="keep only these symbols"
     )
     p_import.add_argument("--compression", choices=["none", "zlib"], default="zlib")
+    p_cache = dsub.add_parser(
+        "cache", help="show the decoded-data cache (where, entries, size); --clear empties it (docs/data.md)"
+    )
+    p_cache.add_argument("--clear", action="store_true", help="remove every entry")
 
     p_venue = sub.add_parser("venue", help="venue adapters' tools")
     vsub = p_venue.add_subparsers(dest="venue_command", required=True, metavar="ACTION")
@@ -606,6 +616,7 @@ def _replay_config(args: argparse.Namespace, *, quiet: bool) -> ReplayConfig:
         quiet=quiet,
         force=args.force,
         instruments=args.instruments,
+        data_cache=not args.no_data_cache,
     )
 
 
@@ -728,6 +739,9 @@ def cmd_data(args: argparse.Namespace) -> int:
     from daemon import data, outdir  # noqa: PLC0415
     from daemon.interrupt import interruptible  # noqa: PLC0415
 
+    if args.data_command == "cache":
+        return _data_cache(args)
+
     with interruptible(), outdir.WorkDir(args.out, command="data import", force=args.force) as work:
         manifest = data.import_files(
             args.files,
@@ -742,6 +756,34 @@ def cmd_data(args: argparse.Namespace) -> int:
     print(f"OK {args.out}: {manifest.events} events in {manifest.chunks} chunks")
     print(f"events.vtm sha256 {manifest.events_sha256}")
     return EXIT_OK
+
+
+def _data_cache(args: argparse.Namespace) -> int:
+    from daemon.data.cache import CACHE_ENV, DataCache  # noqa: PLC0415
+
+    cache = DataCache.from_env()
+    if cache is None:
+        print(f"the data cache is off ({CACHE_ENV}={os.environ.get(CACHE_ENV, '')!r})")
+        return EXIT_OK
+    if args.clear:
+        print(f"removed {cache.clear()} entries from {cache.root}")
+        return EXIT_OK
+    entries = cache.entries()
+    total = sum(size for _, size, _ in entries)
+    limit = cache.max_bytes / 2**20
+    print(f"{cache.root}: {len(entries)} entries, {total / 2**20:,.1f} MB (limit {limit:,.0f} MB)")
+    for directory, size, _ in reversed(entries):
+        print(f"  {directory.name}  {size / 2**20:9,.1f} MB  {_cache_entry_source(directory)}")
+    return EXIT_OK
+
+
+def _cache_entry_source(directory: Path) -> str:
+    from daemon.data import read_manifest  # noqa: PLC0415
+
+    try:
+        return ", ".join(f.file for f in read_manifest(directory).created_from)
+    except Exception:  # a listing shows what it can
+        return "(unreadable manifest)"
 
 
 def cmd_venue(args: argparse.Namespace) -> int:

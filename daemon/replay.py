@@ -29,6 +29,7 @@ import msgspec
 
 from adapters.capabilities import Mode, preflight
 from daemon import data, outdir, report, report_html
+from daemon.data.cache import BuildPolicy, DataCache
 from daemon.instruments import Instruments, resolve
 from daemon.instruments import load as load_instruments
 from daemon.interrupt import Interrupted, interruptible
@@ -70,6 +71,10 @@ class ReplayConfig(msgspec.Struct, frozen=True, kw_only=True):
     #: replay only the events with ``start_ns <= ts_event < end_ns`` (a sweep's walk-forward window)
     start_ns: int | None = None
     end_ns: int | None = None
+    #: read large CSV files' decoded events from the data cache (daemon/data/cache.py) when it holds them
+    data_cache: bool = True
+    #: on a cache miss: start a detached builder ("background"), build first ("now"), or nothing ("no")
+    data_cache_build: BuildPolicy = "background"
 
 
 class ReplayResult(msgspec.Struct, frozen=True):
@@ -200,7 +205,8 @@ async def _replay(
             f"no data for {', '.join(missing)} (the data holds {', '.join(sorted(available)) or 'nothing'})",
             code="VT510",
         )
-    batches = data.sources_from_args(cfg.data)
+    cache = DataCache.from_env() if cfg.data_cache else None
+    batches = data.sources_from_args(cfg.data, cache=cache, build=cfg.data_cache_build)
     if cfg.start_ns is not None or cfg.end_ns is not None:
         batches = _time_window(batches, cfg.start_ns, cfg.end_ns)
     first = next(batches, None)

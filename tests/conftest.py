@@ -11,6 +11,10 @@ REPO = Path(__file__).resolve().parent.parent
 CANONICAL = REPO / "strategies" / "my_strategy_a.py"
 SHARED_DATA = REPO.parent / "shared" / "data"
 
+# No test reads or fills the user's decoded-data cache, nor starts its background builders (tests
+# of the cache give their own directory); subprocesses the tests start inherit this.
+os.environ["VIBETRADING_DATA_CACHE"] = "off"
+
 
 @pytest.fixture
 def repo() -> Path:

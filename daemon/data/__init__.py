@@ -28,6 +28,7 @@ whose times overlap for one stream (VT512).
 
 from __future__ import annotations
 
+from daemon.data.cache import DataCache, default_root
 from daemon.data.csvfiles import read_events
 from daemon.data.errors import DataError
 from daemon.data.files import DataSource, describe
@@ -57,6 +58,7 @@ from daemon.data.sources import (
     merge,
     sources_from_args,
     symbols_in,
+    warm_cache,
 )
 
 __all__ = [
@@ -67,6 +69,7 @@ __all__ = [
     "FIXTURE_FORMAT",
     "MANIFEST_NAME",
     "Compression",
+    "DataCache",
     "DataError",
     "DataSource",
     "Manifest",
@@ -75,6 +78,7 @@ __all__ = [
     "StreamInfo",
     "batched",
     "check_sources",
+    "default_root",
     "describe",
     "describe_source",
     "import_files",
@@ -86,5 +90,6 @@ __all__ = [
     "read_manifest",
     "sources_from_args",
     "symbols_in",
+    "warm_cache",
     "write_fixture",
 ]

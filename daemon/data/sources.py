@@ -8,11 +8,13 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
 from pathlib import Path
 from typing import Literal
 
 import msgspec
 
+from daemon.data.cache import BuildPolicy, DataCache, cached_batches
 from daemon.data.csvfiles import _header, _panel_symbols, read_events
 from daemon.data.errors import DataError
 from daemon.data.files import DataSource, _not_regular, _stat, describe
@@ -172,39 +174,70 @@ def describe_source(path: str | os.PathLike[str]) -> SourceInfo:
     return _inspect(os.fspath(path)).info()
 
 
-def _input_batches(inp: _Input, batch_size: int) -> Iterator[list[MarketEvent]]:
+def _input_batches(inp: _Input, batch_size: int, cache: Cache) -> Iterator[list[MarketEvent]]:
     if inp.manifest is not None:
         return read_fixture_chunks(inp.path)
-    return batched(read_events(inp.path), batch_size)
+    cached = _cached(inp, cache) if batch_size == DEFAULT_BATCH else None
+    return cached if cached is not None else batched(read_events(inp.path), batch_size)
 
 
-def _input_feed(inp: _Input) -> _Feed:
+def _input_feed(inp: _Input, cache: Cache) -> _Feed:
     if inp.manifest is not None:
         return _fixture_feed(inp.path, inp.manifest)
-    return _csv_feed(inp.csv(), read_events(inp.path))
+    cached = _cached(inp, cache)
+    events = read_events(inp.path) if cached is None else chain.from_iterable(cached)
+    return _csv_feed(inp.csv(), events)
+
+
+def _cached(inp: _Input, cache: Cache) -> Iterator[list[MarketEvent]] | None:
+    if cache is None:
+        return None
+    store, build = cache
+    return cached_batches(store, inp.path, inp.csv(), inp.digest(), build=build)
 
 
 def load_any(
     path_or_dir: str | os.PathLike[str], *, batch_size: int = DEFAULT_BATCH
 ) -> Iterator[list[MarketEvent]]:
     """Batches of events from a CSV data file or a fixture directory (a fixture keeps its chunks)."""
-    return _input_batches(_inspect(os.fspath(path_or_dir)), batch_size)
+    return _input_batches(_inspect(os.fspath(path_or_dir)), batch_size, None)
+
+
+#: a data cache and what to do on a miss (daemon/data/cache.py), or None: parse every CSV file
+Cache = tuple[DataCache, BuildPolicy] | None
 
 
 def sources_from_args(
-    paths: Iterable[str | os.PathLike[str]], *, batch_size: int = DEFAULT_BATCH
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    cache: DataCache | None = None,
+    build: BuildPolicy = "background",
 ) -> Iterator[list[MarketEvent]]:
     """The replay's input: every ``--data`` path merged into one time-ordered stream of batches.
 
     The paths are checked like :func:`check_sources` does (VT511 and the rest) before anything is
     read. One path is read as it is (a fixture in its own chunks). Several are merged by
     ``(ts_event, argument order, row order)``, refusing sources that overlap in time for one stream
-    (VT512), and cut into batches of ``batch_size``.
+    (VT512), and cut into batches of ``batch_size``. With a ``cache``, a CSV file whose decoded
+    events it holds is read from there (the same events, in the same batches); on a miss ``build``
+    says whether to start a builder in the background, build now, or neither.
     """
     inputs = _inspect_all(paths)
+    policy: Cache = None if cache is None else (cache, build)
     if len(inputs) == 1:
-        return _input_batches(inputs[0], batch_size)
-    return batched(_merge_feeds([_input_feed(inp) for inp in inputs]), batch_size)
+        return _input_batches(inputs[0], batch_size, policy)
+    return batched(_merge_feeds([_input_feed(inp, policy) for inp in inputs]), batch_size)
+
+
+def warm_cache(paths: Iterable[str | os.PathLike[str]], cache: DataCache) -> int:
+    """Build, in this process, the cache entries the CSV files among ``paths`` are worth (a sweep does
+    this before its trials, which then all read the entries); how many entries there are for them."""
+    held = 0
+    for inp in _inspect_all(paths):
+        if inp.manifest is None and cached_batches(cache, inp.path, inp.csv(), inp.digest(), build="now"):
+            held += 1
+    return held
 
 
 def symbols_in(path: str | os.PathLike[str]) -> frozenset[str]:
@@ -240,7 +273,7 @@ def merge(
     _refuse_duplicates([item for item in items if isinstance(item, _Input)])
     return _merge_feeds(
         [
-            _input_feed(item) if isinstance(item, _Input) else _Feed(f"source {k + 1}", item, None)
+            _input_feed(item, None) if isinstance(item, _Input) else _Feed(f"source {k + 1}", item, None)
             for k, item in enumerate(items)
         ]
     )

@@ -282,11 +282,11 @@ class SweepProgress:
 # ── the sweep ────────────────────────────────────────────────────────────────────────────────────
 
 
-def data_span(paths: Sequence[Path]) -> tuple[int, int]:
+def data_span(paths: Sequence[Path], cache: data.DataCache | None = None) -> tuple[int, int]:
     """The first and last event time of the data (read once, in the driver)."""
     first: int | None = None
     last = 0
-    for batch in data.sources_from_args(paths):
+    for batch in data.sources_from_args(paths, cache=cache, build="no"):
         if first is None:
             first = batch[0].ts_event
         last = batch[-1].ts_event
@@ -357,7 +357,12 @@ def run_sweep(cfg: SweepConfig, *, pool: RayPool | None = None, stream: TextIO |
     loaded = load_strategy(base.strategy, params=base.params, expected_type=cfg.expected_type)
     check_names(cfg.axes, list(loaded.spec.params_as_strings()))
     points = grid_points(cfg.axes) if cfg.search == "grid" else []
-    span = data_span(base.data) if cfg.walk_forward is not None else None
+    cache = data.DataCache.from_env() if base.data_cache else None
+    if cache is not None:
+        # every trial reads the same files: parse each once, here, and let the trials read the entries
+        data.warm_cache(base.data, cache)
+    base = msgspec.structs.replace(base, data_cache_build="no")
+    span = data_span(base.data, cache) if cfg.walk_forward is not None else None
     progress = SweepProgress(stream or sys.stderr, cfg.progress, cfg.objective)
     with outdir.WorkDir(base.out, command="sweep", force=base.force) as work:
         own_pool = pool is None

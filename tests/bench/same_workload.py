@@ -14,6 +14,10 @@ Strategies (tests/bench/strategies/):
 * ``indicators``: the same rules on the SDK's ``SMA`` and ``Cross``;
 * ``noop``: sees every quote, never trades (the replay's own cost).
 
+Each "now" variant runs twice: parsing the CSV file (the decoded-data cache off: a first replay of a
+file), and ``cached``, reading the file's entry of the decoded-data cache (docs/data.md; any later
+replay of the same file), built once before the timed runs. The two must write the same journal.
+
 "Today" is the code at ``--base`` (default: the commit before issue 14's speed work), unpacked with
 ``git archive`` into a temporary directory; "now" is this working tree. The benchmark replays hand and
 noop on both, and indicators on this tree, and prints events/s, the ratios the issue asks for, peak RSS,
@@ -34,6 +38,7 @@ import csv
 import gzip
 import io
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -128,8 +133,11 @@ def child(tree: Path, strategy: str, path: Path, out: Path) -> None:
     )
 
 
-def measure(tree: Path, strategy: str, path: Path, workdir: Path, tag: str) -> dict[str, object]:
+def measure(
+    tree: Path, strategy: str, path: Path, workdir: Path, tag: str, *, cache: str = "off"
+) -> dict[str, object]:
     out = workdir / f"run-{tag}-{strategy}"
+    env = {**os.environ, "VIBETRADING_DATA_CACHE": cache}
     proc = subprocess.run(
         [
             sys.executable,
@@ -147,6 +155,7 @@ def measure(tree: Path, strategy: str, path: Path, workdir: Path, tag: str) -> d
         capture_output=True,
         text=True,
         cwd=tree,
+        env=env,
     )
     if proc.returncode != 0:
         return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
@@ -229,28 +238,51 @@ def main() -> None:
             profile(args.profile, data, workdir)
             return
         base = unpack(args.base, workdir / "base")
-        plan = [("today", base, "hand"), ("today", base, "noop")]
-        plan += [("now", REPO, "hand"), ("now", REPO, "indicators"), ("now", REPO, "noop")]
+        cache = warm_cache(data, workdir / "data-cache")
+        plan = [("today", base, "hand", "off"), ("today", base, "noop", "off")]
+        plan += [("now", REPO, s, "off") for s in ("hand", "indicators", "noop")]
+        plan += [("now", REPO, s, cache) for s in ("hand", "indicators", "noop")]
         results: dict[str, dict[str, object]] = {}
-        for tag, tree, strategy in plan:
-            name = f"{tag}/{strategy}"
+        for tag, tree, strategy, cache_dir in plan:
+            name = f"{tag}/{strategy}" + ("" if cache_dir == "off" else " cached")
             print(f"replaying {name} ...", file=sys.stderr)
-            results[name] = best([measure(tree, strategy, data, workdir, tag) for _ in range(args.repeat)])
+            results[name] = best(
+                [measure(tree, strategy, data, workdir, tag, cache=cache_dir) for _ in range(args.repeat)]
+            )
     report(results, rows, args.events, args.base, args.json)
+
+
+def warm_cache(data: Path, root: Path) -> str:
+    """The decoded-data cache directory with the workload's entry built (what any replay after the
+    first reads: docs/data.md, 'The decoded-data cache'); "now ... cached" runs use it."""
+    import hashlib
+
+    sys.path.insert(0, str(REPO))
+    from daemon.data.cache import DataCache
+
+    started = time.perf_counter()
+    entry = DataCache(root, min_bytes=0).build(str(data), hashlib.sha256(data.read_bytes()).hexdigest())
+    if entry is None:
+        sys.exit("the data cache entry could not be built")
+    print(
+        f"data cache entry built in {time.perf_counter() - started:.1f} s (off the timed runs)",
+        file=sys.stderr,
+    )
+    return str(root)
 
 
 def report(
     results: dict[str, dict[str, object]], rows: int, events: int, base: str, json_path: Path | None
 ) -> None:
     print(f"\nsame workload: {rows:,} quotes, SMA 10/30 on the mid, 0.002 a trade, 4 bps; today = {base}")
-    head = f"{'variant':<18} {'events/s':>10} {'seconds':>8} {'peak RSS MB':>12} {'journal MB':>11}"
+    head = f"{'variant':<22} {'events/s':>10} {'seconds':>8} {'peak RSS MB':>12} {'journal MB':>11}"
     print(f"{head} {'records':>9} {'trips':>6} {'fills':>6}")
     for name, r in results.items():
         if "error" in r:
-            print(f"{name:<18} not run: {r['error']}")
+            print(f"{name:<22} not run: {r['error']}")
             continue
         print(
-            f"{name:<18} {r['events_per_s']:>10,.0f} {r['seconds']:>8.2f} {r['peak_rss_mb']:>12.1f} "
+            f"{name:<22} {r['events_per_s']:>10,.0f} {r['seconds']:>8.2f} {r['peak_rss_mb']:>12.1f} "
             f"{int(r['journal_bytes']) / 1e6:>11.2f} {r['journal_records']:>9,} "  # type: ignore[call-overload]
             f"{r['round_trips']:>6} {r['fills']:>6}"
         )
@@ -260,23 +292,35 @@ def report(
         return None if "error" in r or not r else float(r["events_per_s"])  # type: ignore[arg-type]
 
     ratios = {
-        "now/indicators ÷ today/hand (issue: ≥ 2)": ("now/indicators", "today/hand"),
-        "now/noop ÷ today/noop (issue: ≥ 1.5)": ("now/noop", "today/noop"),
-        "now/hand ÷ today/hand": ("now/hand", "today/hand"),
-        "now/indicators ÷ now/hand": ("now/indicators", "now/hand"),
+        "now/indicators ÷ today/hand (issue: ≥ 2), CSV parsed": ("now/indicators", "today/hand"),
+        "now/indicators ÷ today/hand (issue: ≥ 2), cached": ("now/indicators cached", "today/hand"),
+        "now/noop ÷ today/noop (issue: ≥ 1.5), CSV parsed": ("now/noop", "today/noop"),
+        "now/noop ÷ today/noop (issue: ≥ 1.5), cached": ("now/noop cached", "today/noop"),
+        "now/hand ÷ today/hand, CSV parsed": ("now/hand", "today/hand"),
+        "now/indicators ÷ now/hand, CSV parsed": ("now/indicators", "now/hand"),
     }
     summary: dict[str, object] = {"events": rows, "base": base, "runs": results, "ratios": {}}
     for label, (a, b) in ratios.items():
         ra, rb = rate(a), rate(b)
         value = None if ra is None or rb is None else ra / rb
         summary["ratios"][label] = value  # type: ignore[index]
-        print(f"{label:<44} {'n/a' if value is None else f'{value:.2f}×'}")
+        print(f"{label:<56} {'n/a' if value is None else f'{value:.2f}×'}")
     traded = {
         name: (r["round_trips"], r["fills"])
         for name, r in results.items()
         if "error" not in r and "noop" not in name
     }
     outcomes = set(traded.values())
+    for name, r in results.items():
+        cold = results.get(name.removesuffix(" cached"), {})
+        broken = (
+            cold
+            and "error" not in cold
+            and "error" not in r
+            and r["journal_sha256"] != cold["journal_sha256"]
+        )
+        if name.endswith(" cached") and broken:
+            sys.exit(f"{name} wrote another journal than from the CSV file: the cache is broken")
     print(f"outcome (round trips, fills): {', '.join(f'{n}={v}' for n, v in traded.items())}")
     if json_path:
         json_path.write_text(json.dumps(summary, indent=2) + "\n")
