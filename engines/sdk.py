@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Annotated, ClassVar, Final, Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Annotated, ClassVar, Final, Generic, Literal, Protocol, TypeVar
 
 import msgspec
 
@@ -158,6 +158,10 @@ class TargetPosition(msgspec.Struct, frozen=True):
 
     quantity: Decimal
 
+    if TYPE_CHECKING:  # what a type checker sees: an int is welcome (the field is always a Decimal)
+
+        def __init__(self, quantity: Decimal | int) -> None: ...
+
     def __post_init__(self) -> None:
         _as_decimal(self, "quantity")
 
@@ -174,6 +178,19 @@ class OrderIntent(msgspec.Struct, frozen=True, kw_only=True):
     limit: Decimal | None = None
     stop: Decimal | None = None
     time_in_force: TimeInForce = TimeInForce.GTC
+
+    if TYPE_CHECKING:  # what a type checker sees: ints are welcome (the fields are always Decimals)
+
+        def __init__(
+            self,
+            *,
+            side: Side,
+            quantity: Decimal | int,
+            order_type: OrderType = OrderType.MARKET,
+            limit: Decimal | int | None = None,
+            stop: Decimal | int | None = None,
+            time_in_force: TimeInForce = TimeInForce.GTC,
+        ) -> None: ...
 
     def __post_init__(self) -> None:
         _as_decimal(self, "quantity", "limit", "stop")
@@ -196,8 +213,9 @@ class CancelAll(msgspec.Struct, frozen=True):
 #: What a single-asset hook returns: a target, or orders and cancels carried out in list order, or None.
 Signal = TargetPosition | Sequence[OrderIntent | CancelOrder | CancelAll] | None
 
-#: Portfolio output: target weight per symbol of the universe (fraction of equity).
-Weights = Mapping[str, Decimal]
+#: Portfolio output: target weight per symbol of the universe (fraction of equity); an int is taken
+#: as a Decimal.
+Weights = Mapping[str, Decimal | int]
 
 
 class LegOrder(msgspec.Struct, frozen=True, kw_only=True):
@@ -207,6 +225,12 @@ class LegOrder(msgspec.Struct, frozen=True, kw_only=True):
     side: Side
     quantity: Decimal
     limit: Decimal | None = None
+
+    if TYPE_CHECKING:  # what a type checker sees: ints are welcome (the fields are always Decimals)
+
+        def __init__(
+            self, *, symbol: str, side: Side, quantity: Decimal | int, limit: Decimal | int | None = None
+        ) -> None: ...
 
     def __post_init__(self) -> None:
         _as_decimal(self, "quantity", "limit")

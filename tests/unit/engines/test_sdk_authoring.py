@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -675,3 +676,31 @@ def test_an_int_target_trades_in_a_run() -> None:
     k = run_kernel(IntTarget)
     k.step_batch([bar(2), bar(3)])
     assert k.ledger.position(SYM).qty == 1
+
+
+def test_type_checkers_take_ints_where_a_decimal_is_meant(tmp_path: Path) -> None:
+    """``mypy --strict`` on a strategy: an int passes where a Decimal is meant, a float does not."""
+    import subprocess
+    import sys
+
+    snippet = tmp_path / "ints.py"
+    snippet.write_text(
+        "from decimal import Decimal\n"
+        "from engines.sdk import LegOrder, OrderIntent, Side, TargetPosition, Weights\n"
+        "a = TargetPosition(1)\n"
+        "b = OrderIntent(side=Side.BUY, quantity=1, limit=100, stop=99)\n"
+        "c = LegOrder(symbol='binance-spot:BTCUSDT', side=Side.SELL, quantity=2, limit=3)\n"
+        "held: Decimal = a.quantity\n"
+        "w: Weights = {'krx:005930': 1, 'krx:000660': Decimal('0.5')}\n"
+        "d = TargetPosition(1.5)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-error-summary", str(snippet)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[3],
+        check=False,
+    )
+    errors = [line for line in done.stdout.splitlines() if ": error:" in line]
+    assert len(errors) == 1 and f"{snippet.name}:8:" in errors[0] and '"float"' in errors[0], done.stdout
