@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import math
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -29,6 +30,8 @@ WIDTH, HEIGHT = 900, 260
 LEFT, RIGHT, TOP, BOTTOM = 78, 12, 10, 28
 PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 UNITS = 1000  # the plot's own coordinates: x and y both run 0..UNITS over the full range
+#: a price chart with entry and exit dots reaches this fraction of its range beyond the extremes
+MARKER_PAD = 0.04
 ENTRY, EXIT = "#1a7f37", "#cf222e"
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -140,7 +143,10 @@ def _chart(title: str, unit: str, lines: list[_Line], markers: list[_Marker] | N
     vs = [v for line in lines for v in line.v] + [m.v for m in markers or ()]
     if not ts:
         return None
-    return _Chart(title, unit, min(ts), max(ts), min(vs), max(vs), lines, markers or [])
+    lo, hi = min(vs), max(vs)
+    if markers:  # a dot on the highest or lowest price would be half cut off at the plot's edge
+        lo, hi = lo - (hi - lo) * MARKER_PAD, hi + (hi - lo) * MARKER_PAD
+    return _Chart(title, unit, min(ts), max(ts), lo, hi, lines, markers or [])
 
 
 def _x(chart: _Chart, t_ms: int) -> float:
@@ -151,9 +157,15 @@ def _y(chart: _Chart, v: float) -> float:
     return (chart.hi - v) / (chart.hi - chart.lo) * UNITS if chart.hi > chart.lo else UNITS / 2
 
 
-def _format_value(unit: str, v: float) -> str:
+def _pct_places(step: float) -> int:
+    """Decimal places that tell apart percentage labels ``step`` apart (a fraction; 2 to 8 places)."""
+    points = abs(step) * 100
+    return 2 if points <= 0 else max(2, min(8, math.ceil(-math.log10(points))))
+
+
+def _format_value(unit: str, v: float, places: int = 2) -> str:
     if unit == "pct":
-        return f"{round(v * 100, 2) or 0.0:.2f}%"  # never "-0.00%"
+        return f"{round(v * 100, places) or 0.0:.{places}f}%"  # never "-0.00%"
     if abs(v) >= 1000 or v == 0:
         return f"{v:,.0f}"
     return f"{v:,.4g}" if abs(v) < 1 else f"{v:,.2f}"
@@ -172,14 +184,14 @@ def _date_format(span_ms: int) -> str:
 
 def _axes(chart: _Chart) -> str:
     parts = []
+    places = _pct_places((chart.hi - chart.lo) / 4)  # a drawdown of 0.0002% gets labels that differ
     for i in range(5):
         frac = i / 4
         v = chart.hi - frac * (chart.hi - chart.lo)
         y = TOP + frac * PLOT_H
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="grid"/>')
-        parts.append(
-            f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{_format_value(chart.unit, v)}</text>'
-        )
+        label = _format_value(chart.unit, v, places)
+        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{label}</text>')
     fmt = _date_format(chart.t1 - chart.t0)
     for i in range(6):
         frac = i / 5
@@ -482,7 +494,15 @@ def render(
     charts = _charts(report, curve, trips, series)
     figures = "\n".join(_svg(key, chart) for key, chart in charts.items())
     # "</" never appears inside the JSON, so it cannot close its script element
-    layout = {"left": LEFT, "top": TOP, "plot_w": PLOT_W, "plot_h": PLOT_H, "height": HEIGHT, "units": UNITS}
+    layout = {
+        "left": LEFT,
+        "top": TOP,
+        "plot_w": PLOT_W,
+        "plot_h": PLOT_H,
+        "height": HEIGHT,
+        "units": UNITS,
+        "marker_pad": MARKER_PAD,
+    }
     page = {"layout": layout, "charts": msgspec.to_builtins(charts)}
     data = json.dumps(page, separators=(",", ":")).replace("</", "<\\/")
     warnings = "".join(f'<p class="warning">Warning: {html.escape(w)}</p>' for w in report.warnings)
@@ -526,8 +546,15 @@ SCRIPT = r"""
     return hm + ":" + pad(d.getUTCSeconds());
   }
   function fullDate(ms) { return new Date(ms).toISOString().replace("T", " ").slice(0, 19); }
-  function fmtValue(unit, v) {
-    if (unit === "pct") return ((Math.round(v * 1e4) / 100) || 0).toFixed(2) + "%";  // never "-0.00%"
+  function pctPlaces(step) {
+    var points = Math.abs(step) * 100;
+    return points <= 0 ? 2 : Math.max(2, Math.min(8, Math.ceil(-Math.log10(points))));
+  }
+  function fmtValue(unit, v, places) {
+    if (unit === "pct") {
+      var p = places || 2, scale = Math.pow(10, p);
+      return ((Math.round(v * 100 * scale) / scale) || 0).toFixed(p) + "%";  // never "-0.00%"
+    }
     var a = Math.abs(v);
     if (a >= 1000 || v === 0) return v.toLocaleString("en-US", {maximumFractionDigits: 0});
     if (a < 1) return v.toPrecision(4);
@@ -550,7 +577,7 @@ SCRIPT = r"""
     var svg = fig.querySelector("svg.chart"), plot = svg.querySelector("svg.plot");
     var axes = svg.querySelector("g.axes"), cursor = svg.querySelector(".cursor");
     var band = svg.querySelector(".band"), tip = fig.querySelector(".tip");
-    var span = c.t1 - c.t0, a = 0, b = U, dragFrom = null;
+    var span = c.t1 - c.t0, a = 0, b = U, dragFrom = null, places = 2;
     function X(t) { return span > 0 ? (t - c.t0) / span * U : 0; }
     function T(x) { return c.t0 + x / U * span; }
     function Y(v) { return c.hi > c.lo ? (c.hi - v) / (c.hi - c.lo) * U : U / 2; }
@@ -570,14 +597,16 @@ SCRIPT = r"""
         hi = Math.max(hi, m.v);
       });
       if (!isFinite(lo)) { lo = c.lo; hi = c.hi; }
+      else if (c.markers.length) { var pad = (hi - lo) * page.layout.marker_pad; lo -= pad; hi += pad; }
       if (hi === lo) { hi += Math.abs(hi) * 0.01 || 1; lo -= Math.abs(lo) * 0.01 || 1; }
       var y0 = Y(hi), y1 = Y(lo);
       plot.setAttribute("viewBox", a + " " + y0 + " " + (b - a) + " " + (y1 - y0));
       while (axes.firstChild) axes.removeChild(axes.firstChild);
+      places = pctPlaces((hi - lo) / 4);  // the hover read-out uses the axis's places too
       for (var i = 0; i < 5; i++) {
         var f = i / 4, y = TOP + f * PH;
         axes.appendChild(el("line", {x1: LEFT, x2: LEFT + PW, y1: y, y2: y, "class": "grid"}));
-        var label = fmtValue(c.unit, hi - f * (hi - lo));
+        var label = fmtValue(c.unit, hi - f * (hi - lo), places);
         axes.appendChild(el("text", {x: LEFT - 6, y: y + 4, "text-anchor": "end"}, label));
       }
       for (var j = 0; j < 6; j++) {
@@ -630,7 +659,7 @@ SCRIPT = r"""
         var i = nearest(line.t, t);
         if (i < 0) return;
         if (at === null) at = line.t[i];
-        rows.push(line.name + ": " + fmtValue(c.unit, line.v[i]));
+        rows.push(line.name + ": " + fmtValue(c.unit, line.v[i], places));
       });
       if (at === null) return;
       tip.textContent = "";

@@ -136,3 +136,13 @@ def test_a_percentage_that_rounds_to_zero_has_no_sign() -> None:
     assert _signed_cell(Decimal("-0.00001")) == '<td class="n ">0.00%</td>'
     assert _signed_cell(Decimal("-0.0001")) == '<td class="n neg">-0.01%</td>'
     assert _signed_cell(Decimal("0.02")) == '<td class="n pos">2.00%</td>'
+
+
+def test_percentage_axis_labels_differ_however_small_the_range() -> None:
+    from daemon.report_html import _format_value, _pct_places
+
+    assert _pct_places(0.05) == 2  # 5 points a step: 2 places
+    assert _pct_places(0.0000006) == 5  # a drawdown of 0.00025% over four steps
+    assert _pct_places(0.0) == 2
+    labels = [_format_value("pct", -0.0000025 * i / 4, _pct_places(0.0000025 / 4)) for i in range(5)]
+    assert len(set(labels)) == 5 and labels[0] == "0.00000%", labels
