@@ -12,12 +12,12 @@ strategy sandbox (docs/sandbox.md): import only the SDK and pure standard-librar
 time, holdings and randomness from ``ctx``.
 """
 
-from collections import deque
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from engines.sdk import (
+    SMA,
     ArbIntent,
     ArbitrageParams,
     ArbitrageStrategy,
@@ -33,6 +33,7 @@ from engines.sdk import (
     Snapshot,
     TargetPosition,
     Weights,
+    compare,
 )
 
 STRATEGY_TYPE = "single"  # ← the one-line switch: "single" | "portfolio" | "arbitrage"
@@ -49,24 +50,27 @@ class SmaCrossParams(Params, frozen=True, kw_only=True):
 
 
 class SmaCrossA(SingleAssetStrategy[SmaCrossParams]):
-    """Long ``size`` while the fast SMA of the close is above the slow one; flat otherwise."""
+    """Long ``size`` while the fast SMA of the close is above the slow one; flat otherwise.
+
+    The averages are the SDK's ``SMA`` (docs/indicators.md), compared exactly by ``compare``. A tie
+    keeps the side seen before it, so below, equal, above counts as a cross here (the SDK's ``Cross``
+    calls that a touch; use it for the stricter rule).
+    """
 
     name = "my_strategy_a_single"
 
     def on_start(self, ctx: Context) -> None:
-        self.closes: deque[Decimal] = deque(maxlen=self.params.slow)
+        self.fast = SMA(self.params.fast)
+        self.slow = SMA(self.params.slow)
         self.was_above: bool | None = None
 
     def on_bar(self, ctx: Context, bar: Bar) -> Signal:
-        self.closes.append(bar.close)
-        if len(self.closes) < self.params.slow:
+        self.fast.update(bar.close)
+        self.slow.update(bar.close)
+        relation = compare(self.fast, self.slow)  # None while warming up, else -1, 0 or 1
+        if not relation:
             return None
-        window = list(self.closes)
-        fast = sum(window[-self.params.fast :], Decimal(0)) / self.params.fast
-        slow = sum(window, Decimal(0)) / self.params.slow
-        if fast == slow:
-            return None
-        above = fast > slow
+        above = relation > 0
         crossed = self.was_above is not None and above != self.was_above
         self.was_above = above
         if not crossed:
