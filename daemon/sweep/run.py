@@ -346,10 +346,6 @@ def run_sweep(cfg: SweepConfig, *, pool: RayPool | None = None, stream: TextIO |
     if cfg.search == "optuna":
         if cfg.trials is None or cfg.trials < 1:
             raise SweepError("--search optuna needs --trials N (N >= 1)")
-        if cfg.walk_forward is not None:
-            raise SweepError(
-                "--walk-forward runs a grid on each train window; it does not take --search optuna"
-            )
     elif cfg.trials is not None:
         raise SweepError("--trials N is for --search optuna; a grid runs every combination")
     if cfg.workers < 1:
@@ -422,24 +418,40 @@ def _walk_forward(
     """Every window's grid on its train part at once, then each window's choice on its test part."""
     assert cfg.walk_forward is not None
     steps = windows(span[0], span[1], *cfg.walk_forward)
-    progress.phase(len(steps) * (len(points) + 1))
+    per_window = len(points) if cfg.trials is None else cfg.trials
+    progress.phase(len(steps) * (per_window + 1))
     train: list[TrialSpec] = []
-    for w in steps:
-        for p in points:
-            train.append(
-                _spec(
-                    cfg,
-                    base,
-                    len(train),
-                    "train",
-                    p,
-                    out=out,
-                    window=w.index,
-                    start_ns=w.train_start,
-                    end_ns=w.train_end,
-                )
+    if cfg.search == "optuna":
+        # one seeded search per train window, window after window (each asks in batches of the pool)
+        train_rows: list[Row] = []
+        for w in steps:
+            train_rows += _optuna(
+                cfg,
+                base,
+                out=out,
+                pool=pool,
+                trials=per_window,
+                progress=progress,
+                first=len(train_rows),
+                window=w,
             )
-    train_rows = _run(pool, train, progress)
+    else:
+        for w in steps:
+            for p in points:
+                train.append(
+                    _spec(
+                        cfg,
+                        base,
+                        len(train),
+                        "train",
+                        p,
+                        out=out,
+                        window=w.index,
+                        start_ns=w.train_start,
+                        end_ns=w.train_end,
+                    )
+                )
+        train_rows = _run(pool, train, progress)
     tests: list[TrialSpec] = []
     summary: list[dict[str, Any]] = []
     for w in steps:
@@ -450,7 +462,7 @@ def _walk_forward(
             entry.update(chosen=None, train_trial=None, test_trial=None, error="every train trial failed")
         else:
             chosen = mine[pick]
-            index = len(train) + len(tests)
+            index = len(train_rows) + len(tests)
             tests.append(
                 _spec(
                     cfg,
@@ -471,7 +483,7 @@ def _walk_forward(
                 test_trial=index,
             )
         summary.append(entry)
-    progress.phase(len(train) + len(tests))  # a window whose train trials all failed is not tested
+    progress.phase(len(train_rows) + len(tests))  # a window whose train trials all failed is not tested
     test_rows = _run(pool, tests, progress)
     by_trial = {r["trial"]: r for r in test_rows}
     for entry in summary:
@@ -492,9 +504,19 @@ def _window_entry(w: Window) -> dict[str, Any]:
 
 
 def _optuna(
-    cfg: SweepConfig, base: ReplayConfig, *, out: Path, pool: RayPool, trials: int, progress: SweepProgress
+    cfg: SweepConfig,
+    base: ReplayConfig,
+    *,
+    out: Path,
+    pool: RayPool,
+    trials: int,
+    progress: SweepProgress,
+    first: int = 0,
+    window: Window | None = None,
 ) -> list[Row]:
-    """A seeded TPE search over the axes, asked and told in batches of the pool's size.
+    """A seeded TPE search over the axes, asked and told in batches of the pool's size: over the
+    whole data, or over one walk-forward ``window``'s train part (trials numbered from ``first``,
+    the sampler seeded by ``--seed`` plus the window's number, so each window searches on its own).
 
     The trials of a batch are told in trial order once all of them finished, so the same seed and
     the same ``--workers`` propose the same parameters whatever order the workers finish in.
@@ -502,17 +524,29 @@ def _optuna(
     import optuna  # noqa: PLC0415 - only for this search
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    seed = base.seed if window is None else base.seed + window.index
     study = optuna.create_study(
         direction="maximize" if cfg.objective.maximize else "minimize",
-        sampler=optuna.samplers.TPESampler(seed=base.seed % 2**32),
+        sampler=optuna.samplers.TPESampler(seed=seed % 2**32),
     )
     rows: list[Row] = []
-    progress.phase(trials)
+    if window is None:
+        progress.phase(trials)
     batch_size = min(cfg.workers, pool.capacity) if cfg.address is None else pool.capacity
     while len(rows) < trials:
         asked = [study.ask() for _ in range(min(batch_size, trials - len(rows)))]
         specs = [
-            _spec(cfg, base, len(rows) + i, "optuna", _suggest(t, cfg.axes), out=out)
+            _spec(
+                cfg,
+                base,
+                first + len(rows) + i,
+                "optuna" if window is None else "train",
+                _suggest(t, cfg.axes),
+                out=out,
+                window=None if window is None else window.index,
+                start_ns=None if window is None else window.train_start,
+                end_ns=None if window is None else window.train_end,
+            )
             for i, t in enumerate(asked)
         ]
         done = _run(pool, specs, progress)

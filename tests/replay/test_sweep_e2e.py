@@ -177,6 +177,38 @@ def test_optuna_is_reproducible_with_its_seed(pool: RayPool, bars: Path, tmp_pat
     assert [r["params"] for r in first.rows] != [r["params"] for r in other.rows]
 
 
+def test_walk_forward_with_an_optuna_search_on_each_train_window(
+    pool: RayPool, bars: Path, tmp_path: Path
+) -> None:
+    def sweep(out: str) -> SweepResult:
+        grid = ["fast=2..15", "slow=20,30"]
+        cfg = _config(bars, tmp_path / out, grid, walk_forward="12h/12h", search="optuna", trials=2)
+        return run_sweep(cfg, pool=pool, stream=io.StringIO())
+
+    result = sweep("a")
+    assert len(result.windows) == 4  # three days: trains start every 12 h, the last test ends at 60 h
+    train = [r for r in result.rows if r["phase"] == "train"]
+    tests = [r for r in result.rows if r["phase"] == "test"]
+    assert len(train) == 8 and len(tests) == 4
+    assert [r["trial"] for r in result.rows] == list(range(12))
+    assert all(r["status"] == "ok" for r in result.rows), [r.get("error") for r in result.rows]
+    for window, test in zip(result.windows, tests, strict=True):
+        mine = [r for r in train if r["window"] == window["window"]]
+        assert len(mine) == 2
+        for r in mine:  # each train trial replays its train window only
+            assert window["train_start_ns"] <= r["report"]["first_ts_ns"]
+            assert r["report"]["last_ts_ns"] < window["train_end_ns"]
+        chosen = max(mine, key=lambda r: Decimal(r["report"]["total_return"]))
+        assert window["chosen"] == chosen["params"] == test["params"]
+        assert window["train_end_ns"] <= test["report"]["first_ts_ns"]
+    # each window's search is seeded on its own, and the whole is reproducible
+    assert len({tuple(sorted(r["params"].items())) for r in train}) > 2
+    again = sweep("b")
+    assert [(r["params"], r["journal_sha256"]) for r in again.rows] == [
+        (r["params"], r["journal_sha256"]) for r in result.rows
+    ]
+
+
 def test_cli_sweep_and_its_errors(
     pool: RayPool, bars: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
