@@ -215,3 +215,25 @@ def test_the_data_cache_command_lists_and_clears(tmp_path: Path, shared: Path) -
     assert "0 entries" in cli()
     env[CACHE_ENV] = "off"
     assert "the data cache is off" in cli()
+
+
+def test_where_the_cache_lives(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from daemon.data.cache import default_root
+
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "mine"))
+    assert default_root() == tmp_path / "mine"
+    for off in ("off", "OFF", "0", ""):
+        monkeypatch.setenv(CACHE_ENV, off)
+        assert default_root() is None and DataCache.from_env() is None
+    monkeypatch.delenv(CACHE_ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_root() == tmp_path / "xdg" / "vibetrading" / "data"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_root() == tmp_path / "home" / ".cache" / "vibetrading" / "data"
+
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    assert default_root() is None  # a service account with no home replays without a cache
