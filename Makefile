@@ -12,7 +12,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STRATEGY ?= strategies/my_strategy_a.py
 
-.PHONY: help install run test waivers lint format typecheck contracts pytest validate bench chaos evidence release-dry-run clean
+.PHONY: help install run test waivers lint format typecheck contracts pytest browser validate bench chaos evidence release-dry-run clean
 
 # A failing gate names itself and the command that reproduces it. A waiver in force for the gate
 # (ops/waivers.toml, docs/readiness.md) lets the run go on; a broken waiver file waives nothing.
@@ -53,8 +53,17 @@ typecheck: install waivers ## mypy --strict over the product packages
 contracts: install waivers ## import-linter layer contracts from DESIGN.md
 	$(BIN)/lint-imports || $(call gate_failed,layers,contracts)
 
-pytest: install waivers ## unit, property, contract and replay tests
+pytest: install waivers browser ## unit, property, contract and replay tests
 	$(BIN)/pytest || $(call gate_failed,tests,pytest)
+
+# Debian's Chromium for tests/replay/test_report_browser.py, installed when missing and this is a
+# root shell with apt-get (a CI machine); best effort: without it that test is skipped, nothing fails.
+browser: ## headless Chromium for the report.html browser test (best effort)
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && export DEBIAN_FRONTEND=noninteractive && \
+	    { timeout 900 apt-get install -y -q chromium >/dev/null 2>&1 || \
+	      { timeout 300 apt-get update -q >/dev/null 2>&1 && timeout 900 apt-get install -y -q chromium >/dev/null 2>&1; }; }; } || \
+	  echo "no Chromium here: tests/replay/test_report_browser.py will be skipped" >&2
 
 validate: install waivers ## preflight the canonical strategy
 	$(BIN)/vibetrading validate $(STRATEGY) || $(call gate_failed,preflight,validate)
