@@ -121,9 +121,9 @@ def _raw_ns(page: str) -> str:
 
 
 def _network(page: str) -> str:
-    return page.replace(
-        "<h2>Metrics</h2>", '<img src="https://example.invalid/pixel.png"><h2>Metrics</h2>', 1
-    )
+    """An image loaded over the network (any http(s) reference is what the page must not hold), on
+    loopback port 9, which nothing serves: the test reaches no other machine."""
+    return page.replace("<h2>Metrics</h2>", '<img src="https://127.0.0.1:9/pixel.png"><h2>Metrics</h2>', 1)
 
 
 def _empty_chart(page: str) -> str:
@@ -236,7 +236,7 @@ def test_sort_zoom_and_hover_work(
 
 def test_the_probe_notices_a_broken_page(chromium: str, run_dir: Path, tmp_path: Path) -> None:
     got = _probe(chromium, _network(_no_script((run_dir / "report.html").read_text())), tmp_path)
-    assert got["resources"] == ["https://example.invalid/pixel.png"]
+    assert got["resources"] == ["https://127.0.0.1:9/pixel.png"]
     assert got["sort"] is None
     assert got["zoomed"] == got["before"]
     assert got["tip"] is None
