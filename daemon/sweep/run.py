@@ -415,7 +415,8 @@ def _walk_forward(
     span: tuple[int, int],
     progress: SweepProgress,
 ) -> tuple[list[Row], list[dict[str, Any]]]:
-    """Every window's grid on its train part at once, then each window's choice on its test part."""
+    """Every window's grid on its train part at once (or, with ``--search optuna``, a search on each
+    train part in turn), then each window's choice on its test part."""
     assert cfg.walk_forward is not None
     steps = windows(span[0], span[1], *cfg.walk_forward)
     per_window = len(points) if cfg.trials is None else cfg.trials
