@@ -43,7 +43,6 @@ from daemon.data.errors import DataError
 from daemon.data.files import DataSource, describe
 from daemon.data.fixture import (
     DEFAULT_BATCH,
-    EVENTS_NAME,
     FIXTURE_VERSION,
     MANIFEST_NAME,
     SourceFile,
@@ -113,6 +112,10 @@ class DataCache:
 
     def entry(self, key: str) -> Path:
         return self.root / key
+
+    def lock(self, path: str, sha256: str) -> Path:
+        """The file a builder of this CSV file's entry holds while it works."""
+        return self.root / f".{self.key(describe(path), sha256)}.lock"
 
     def wanted(self, src: DataSource, size: int) -> bool:
         """Whether this file is worth an entry: large enough, and one stream named by the file."""
@@ -185,7 +188,7 @@ class DataCache:
 
     def build_in_background(self, path: str, sha256: str) -> bool:
         """Start a detached builder for this file unless one is at work; whether one was started."""
-        lock = self.root / f".{self.key(describe(path), sha256)}.lock"
+        lock = self.lock(path, sha256)
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             try:
@@ -289,7 +292,7 @@ def _main(argv: list[str]) -> int:
     try:
         return 0 if cache.build(path, sha256) is not None else 1
     finally:
-        (cache.root / f".{cache.key(describe(path), sha256)}.lock").unlink(missing_ok=True)
+        cache.lock(path, sha256).unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
@@ -299,7 +302,6 @@ if __name__ == "__main__":
 __all__ = [
     "CACHE_ENV",
     "CACHE_MB_ENV",
-    "EVENTS_NAME",
     "MIN_BYTES",
     "BuildPolicy",
     "DataCache",
